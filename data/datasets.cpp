@@ -1,0 +1,81 @@
+#include "data/datasets.h"
+
+#include <fstream>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "src/core/errors.h"
+#include "src/core/registry.h"
+
+namespace gan {
+
+namespace {
+
+using DatasetFactory = std::function<std::shared_ptr<Dataset>(const DataConfig&)>;
+
+// Built on first use: self-registering statics would be dropped from the static library.
+const Registry<DatasetFactory>& registry() {
+  static const Registry<DatasetFactory> r = [] {
+    Registry<DatasetFactory> reg("data.type");
+    reg.add("mnist_idx", make_mnist_idx);
+    reg.add("cifar_bin", make_cifar_bin);
+    reg.add("image_folder", make_image_folder);
+    reg.add("synthetic_shapes", make_synthetic_shapes);
+    return reg;
+  }();
+  return r;
+}
+
+// The first `limit` samples of another dataset (data.max_images).
+class Limited : public Dataset {
+ public:
+  Limited(std::shared_ptr<Dataset> base, size_t limit) : base_(std::move(base)), limit_(limit) {}
+  size_t size() const override { return limit_; }
+  Sample get(size_t index) const override {
+    if (index >= limit_) throw std::out_of_range("dataset index out of range");
+    return base_->get(index);
+  }
+  int num_classes() const override { return base_->num_classes(); }
+  std::vector<std::string> class_names() const override { return base_->class_names(); }
+  std::string source(size_t index) const override { return base_->source(index); }
+  std::string describe() const override {
+    return base_->describe() + " (first " + std::to_string(limit_) + " by data.max_images)";
+  }
+
+ private:
+  std::shared_ptr<Dataset> base_;
+  size_t limit_;
+};
+
+}  // namespace
+
+std::vector<std::string> dataset_types() { return registry().names(); }
+
+std::shared_ptr<Dataset> make_dataset(const DataConfig& cfg) {
+  const auto& factory = registry().get(cfg.type);
+  if (cfg.max_images < 0) {
+    throw ConfigError("data.max_images must be >= 0, got " + std::to_string(cfg.max_images));
+  }
+  std::shared_ptr<Dataset> ds = factory(cfg);
+  if (cfg.max_images > 0 && size_t(cfg.max_images) < ds->size()) {
+    ds = std::make_shared<Limited>(ds, size_t(cfg.max_images));
+  }
+  return ds;
+}
+
+void save_class_names(const Dataset& dataset, const std::string& json_path) {
+  nlohmann::ordered_json j;
+  j["num_classes"] = dataset.num_classes();
+  nlohmann::ordered_json classes = nlohmann::ordered_json::object();
+  const auto names = dataset.class_names();
+  for (size_t i = 0; i < names.size(); ++i) classes[std::to_string(i)] = names[i];
+  j["classes"] = classes;
+  j["dataset"] = dataset.describe();
+  std::ofstream out(json_path);
+  if (!out) throw DataError("cannot write " + json_path);
+  out << j.dump(2) << "\n";
+  if (!out) throw DataError("cannot write " + json_path);
+}
+
+}  // namespace gan

@@ -1,0 +1,231 @@
+#include "models/networks.h"
+
+#include <functional>
+
+#include "models/dcgan.h"
+#include "models/layers.h"
+#include "models/resnet.h"
+#include "src/core/errors.h"
+#include "src/core/registry.h"
+
+namespace gan {
+
+namespace {
+
+using GeneratorFactory =
+    std::function<std::shared_ptr<GeneratorImpl>(const ModelConfig&, const NetworkShape&)>;
+using DiscriminatorFactory =
+    std::function<std::shared_ptr<DiscriminatorImpl>(const ModelConfig&, const NetworkShape&)>;
+
+void check_norm(const std::string& key, const std::string& value) {
+  if (value != "batch" && value != "none") {
+    throw ConfigError("model." + key + ": unknown norm '" + value + "' (known: batch, none)");
+  }
+}
+
+int64_t classes(const ModelConfig& cfg, const NetworkShape& shape) {
+  if (!cfg.conditional) return 0;
+  if (shape.num_classes <= 0) {
+    throw ConfigError("model.conditional is true but the dataset has no class labels");
+  }
+  return shape.num_classes;
+}
+
+void check_shape(const std::string& key, const std::string& name, const NetworkShape& shape,
+                 bool supported, const std::string& known) {
+  if (!supported) {
+    throw ConfigError("model." + key + " '" + name + "' does not support resolution " +
+                      std::to_string(shape.resolution) + " (supported: " + known + ")");
+  }
+  if (shape.channels <= 0) {
+    throw ConfigError("model." + key + ": invalid number of image channels " +
+                      std::to_string(shape.channels));
+  }
+}
+
+void check_width(const std::string& key, int width) {
+  if (width <= 0) throw ConfigError("model." + key + " must be positive");
+}
+
+const Registry<GeneratorFactory>& generator_registry() {
+  static const Registry<GeneratorFactory> registry = [] {
+    Registry<GeneratorFactory> r("generator");
+    r.add("dcgan", [](const ModelConfig& cfg, const NetworkShape& shape) {
+      check_shape("generator", "dcgan", shape, dcgan_stages(shape.resolution) > 0,
+                  "16, 32, 64, 128, 256");
+      check_norm("g_norm", cfg.g_norm);
+      check_width("g_width", cfg.g_width);
+      return std::static_pointer_cast<GeneratorImpl>(std::make_shared<DcganGeneratorImpl>(
+          DcganGeneratorOptions(shape.resolution, shape.channels)
+              .z_dim(cfg.z_dim)
+              .width(cfg.g_width)
+              .norm(cfg.g_norm)
+              .spectral_norm(cfg.g_spectral_norm)
+              .num_classes(classes(cfg, shape))));
+    });
+    r.add("resnet", [](const ModelConfig& cfg, const NetworkShape& shape) {
+      check_shape("generator", "resnet", shape, resnet_supports(shape.resolution),
+                  "32, 64, 128");
+      check_norm("g_norm", cfg.g_norm);
+      check_width("g_width", cfg.g_width);
+      return std::static_pointer_cast<GeneratorImpl>(std::make_shared<ResnetGeneratorImpl>(
+          ResnetGeneratorOptions(shape.resolution, shape.channels)
+              .z_dim(cfg.z_dim)
+              .width(cfg.g_width)
+              .norm(cfg.g_norm)
+              .spectral_norm(cfg.g_spectral_norm)
+              .num_classes(classes(cfg, shape))));
+    });
+    return r;
+  }();
+  return registry;
+}
+
+const Registry<DiscriminatorFactory>& discriminator_registry() {
+  static const Registry<DiscriminatorFactory> registry = [] {
+    Registry<DiscriminatorFactory> r("discriminator");
+    r.add("dcgan", [](const ModelConfig& cfg, const NetworkShape& shape) {
+      check_shape("discriminator", "dcgan", shape, dcgan_stages(shape.resolution) > 0,
+                  "16, 32, 64, 128, 256");
+      check_norm("d_norm", cfg.d_norm);
+      check_width("d_width", cfg.d_width);
+      return std::static_pointer_cast<DiscriminatorImpl>(
+          std::make_shared<DcganDiscriminatorImpl>(
+              DcganDiscriminatorOptions(shape.resolution, shape.channels)
+                  .width(cfg.d_width)
+                  .norm(cfg.d_norm)
+                  .spectral_norm(cfg.d_spectral_norm)
+                  .num_classes(classes(cfg, shape))));
+    });
+    r.add("resnet", [](const ModelConfig& cfg, const NetworkShape& shape) {
+      check_shape("discriminator", "resnet", shape, resnet_supports(shape.resolution),
+                  "32, 64, 128");
+      check_norm("d_norm", cfg.d_norm);
+      check_width("d_width", cfg.d_width);
+      return std::static_pointer_cast<DiscriminatorImpl>(
+          std::make_shared<ResnetDiscriminatorImpl>(
+              ResnetDiscriminatorOptions(shape.resolution, shape.channels)
+                  .width(cfg.d_width)
+                  .norm(cfg.d_norm)
+                  .spectral_norm(cfg.d_spectral_norm)
+                  .num_classes(classes(cfg, shape))));
+    });
+    return r;
+  }();
+  return registry;
+}
+
+void init_weight(torch::Tensor& w, const std::string& scheme) {
+  if (scheme == "normal") {
+    torch::nn::init::normal_(w, 0.0, 0.02);
+  } else if (scheme == "orthogonal") {
+    torch::nn::init::orthogonal_(w);
+  } else {
+    torch::nn::init::xavier_uniform_(w);
+  }
+}
+
+void zero_if_defined(torch::Tensor& b) {
+  if (b.defined()) torch::nn::init::zeros_(b);
+}
+
+// Restores the training flag on scope exit.
+class EvalScope {
+ public:
+  explicit EvalScope(torch::nn::Module& net) : net_(net), was_training_(net.is_training()) {
+    net_.eval();
+  }
+  ~EvalScope() { net_.train(was_training_); }
+
+ private:
+  torch::nn::Module& net_;
+  bool was_training_;
+};
+
+torch::Device device_of(const torch::nn::Module& net) {
+  const auto params = net.parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
+}  // namespace
+
+std::shared_ptr<GeneratorImpl> make_generator(const ModelConfig& cfg, const NetworkShape& shape) {
+  auto g = generator_registry().get(cfg.generator, "model.generator: ")(cfg, shape);
+  initialize_weights(*g, cfg.init);
+  return g;
+}
+
+std::shared_ptr<DiscriminatorImpl> make_discriminator(const ModelConfig& cfg,
+                                                      const NetworkShape& shape) {
+  auto d = discriminator_registry().get(cfg.discriminator, "model.discriminator: ")(cfg, shape);
+  initialize_weights(*d, cfg.init);
+  return d;
+}
+
+std::vector<std::string> generator_types() { return generator_registry().names(); }
+std::vector<std::string> discriminator_types() { return discriminator_registry().names(); }
+std::vector<std::string> init_schemes() { return {"normal", "orthogonal", "xavier"}; }
+
+void initialize_weights(torch::nn::Module& net, const std::string& scheme) {
+  if (scheme != "normal" && scheme != "orthogonal" && scheme != "xavier") {
+    throw ConfigError("model.init: unknown scheme '" + scheme +
+                      "' (known: normal, orthogonal, xavier)");
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& m : net.modules(/*include_self=*/true)) {
+    if (auto* c = m->as<torch::nn::Conv2dImpl>()) {
+      init_weight(c->weight, scheme);
+      zero_if_defined(c->bias);
+    } else if (auto* t = m->as<torch::nn::ConvTranspose2dImpl>()) {
+      init_weight(t->weight, scheme);
+      zero_if_defined(t->bias);
+    } else if (auto* l = m->as<torch::nn::LinearImpl>()) {
+      init_weight(l->weight, scheme);
+      zero_if_defined(l->bias);
+    } else if (auto* e = m->as<torch::nn::EmbeddingImpl>()) {
+      init_weight(e->weight, scheme);
+    } else if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) {
+      // DCGAN draws batch-norm gains from N(1, 0.02); the other schemes keep PyTorch's 1/0.
+      if (bn->weight.defined()) {
+        if (scheme == "normal") {
+          torch::nn::init::normal_(bn->weight, 1.0, 0.02);
+        } else {
+          torch::nn::init::ones_(bn->weight);
+        }
+      }
+      zero_if_defined(bn->bias);
+    }
+  }
+}
+
+int64_t count_parameters(const torch::nn::Module& net) {
+  int64_t n = 0;
+  for (const auto& p : net.parameters()) n += p.numel();
+  return n;
+}
+
+double flops_per_image(GeneratorImpl& g, const NetworkShape& shape) {
+  const torch::Device device = device_of(g);
+  EvalScope eval(g);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor z = torch::zeros({1, g.z_dim()}, torch::TensorOptions().device(device));
+  const torch::Tensor labels = torch::zeros({1}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  (void)shape;
+  FlopCounterScope counter;
+  g.forward(z, labels);
+  return counter.flops();
+}
+
+double flops_per_image(DiscriminatorImpl& d, const NetworkShape& shape) {
+  const torch::Device device = device_of(d);
+  EvalScope eval(d);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::zeros({1, shape.channels, shape.resolution, shape.resolution},
+                                       torch::TensorOptions().device(device));
+  const torch::Tensor labels = torch::zeros({1}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  FlopCounterScope counter;
+  d.forward(x, labels);
+  return counter.flops();
+}
+
+}  // namespace gan

@@ -1,0 +1,67 @@
+// gan train: start a run from a config, or continue one with --resume latest|PATH.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "src/cli/commands.h"
+#include "src/cli/common.h"
+#include "src/core/errors.h"
+#include "src/train/checkpoint.h"
+#include "src/train/components.h"
+#include "src/train/trainer.h"
+
+namespace gan::cli {
+
+int run_train(int argc, char** argv) {
+  cxxopts::Options options(argv[0], "Train a GAN. Interrupt with Ctrl-C (a checkpoint is "
+                                    "written) and continue with --resume latest.");
+  add_common_options(options);
+  add_config_options(options);
+  options.add_options("Run")("o,outdir", "Folder that holds the run folders",
+                             cxxopts::value<std::string>()->default_value("runs"))(
+      "r,resume",
+      "Continue a run: 'latest' (newest valid checkpoint under --outdir, of --config's runs "
+      "when given), a run folder, or a checkpoint file. The checkpoint's config is used; "
+      "--set still applies.",
+      cxxopts::value<std::string>())("desc", "Suffix of the run folder name",
+                                     cxxopts::value<std::string>()->default_value(""));
+  auto args = parse(options, argc, argv);
+  if (!args) return 0;
+
+  TrainRunOptions run_options;
+  run_options.outdir = (*args)["outdir"].as<std::string>();
+  run_options.desc = (*args)["desc"].as<std::string>();
+  Config cfg;
+  if (args->count("resume")) {
+    std::string config_name;
+    if (args->count("config")) {
+      config_name = std::filesystem::path((*args)["config"].as<std::string>()).stem().string();
+    }
+    run_options.resume_from = find_resume_checkpoint((*args)["resume"].as<std::string>(),
+                                                     run_options.outdir, config_name);
+    CheckpointInfo info = read_checkpoint_info(run_options.resume_from);
+    cfg = config_from_string(info.config_yaml, run_options.resume_from + " (stored config)");
+    if (args->count("set")) {
+      for (const auto& o : (*args)["set"].as<std::vector<std::string>>()) apply_override(cfg, o);
+      validate(cfg);
+    }
+  } else {
+    cfg = config_from_args(*args);
+  }
+  validate_components(cfg);
+  install_train_eval_hook(cfg);
+
+  TrainResult result = train(cfg, run_options);
+  std::cout << "run folder:  " << result.run_dir << "\n"
+            << "checkpoint:  " << result.last_checkpoint << "\n"
+            << "samples:     " << result.run_dir << "/fakes*.png\n"
+            << "stats:       " << result.run_dir << "/stats.jsonl\n";
+  if (result.interrupted) {
+    std::cout << "interrupted at step " << result.step << "; continue with: gan train --resume "
+              << result.run_dir << "\n";
+  }
+  return 0;
+}
+
+}  // namespace gan::cli

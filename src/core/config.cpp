@@ -1,0 +1,695 @@
+// The config layer: the only place that reads or writes YAML. One table (`key_table`) lists every
+// key with its type, documentation and check; parsing, overrides, validation, emission and the
+// reference docs are all driven by it, so they cannot disagree.
+#include "src/core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "src/core/errors.h"
+
+namespace gan {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string mark_text(const std::string& source, const YAML::Mark& mark) {
+  if (mark.is_null()) return source;
+  return source + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+// Shortest decimal text that reads back as exactly the same double.
+std::string format_double(double v) {
+  if (std::isnan(v)) return ".nan";
+  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
+  char buf[40];
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    std::snprintf(buf, sizeof(buf), "%.1f", v);
+    return buf;
+  }
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  std::string s = buf;
+  // Keep floats recognisable as floats in the emitted YAML.
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string describe_node(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "'" + node.Scalar() + "'";
+  }
+}
+
+// --- strict scalar parsers: wrong types are errors, never silent coercions -------------------
+
+[[noreturn]] void type_error(const std::string& where, const std::string& key,
+                             const std::string& expected, const YAML::Node& node) {
+  throw ConfigError(where + ": " + key + " must be " + expected + " (got " + describe_node(node) +
+                    ")");
+}
+
+bool is_plain_scalar(const YAML::Node& node) {
+  // Quoted scalars ("3") have tag "!"; plain ones have "?" or no tag.
+  return node.IsScalar() && node.Tag() != "!";
+}
+
+int64_t parse_int(const YAML::Node& node, const std::string& where, const std::string& key) {
+  static const std::regex int_re("^[-+]?[0-9]+$");
+  if (!is_plain_scalar(node) || !std::regex_match(node.Scalar(), int_re)) {
+    type_error(where, key, "an integer", node);
+  }
+  try {
+    return std::stoll(node.Scalar());
+  } catch (const std::out_of_range&) {
+    type_error(where, key, "an integer in range", node);
+  }
+}
+
+double parse_float(const YAML::Node& node, const std::string& where, const std::string& key) {
+  static const std::regex float_re(R"(^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$)");
+  if (!is_plain_scalar(node) || !std::regex_match(node.Scalar(), float_re)) {
+    type_error(where, key, "a number", node);
+  }
+  return std::strtod(node.Scalar().c_str(), nullptr);
+}
+
+bool parse_bool(const YAML::Node& node, const std::string& where, const std::string& key) {
+  if (is_plain_scalar(node)) {
+    const std::string& s = node.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+  }
+  type_error(where, key, "true or false", node);
+}
+
+std::string parse_string(const YAML::Node& node, const std::string& where,
+                         const std::string& key) {
+  if (node.IsNull()) return "";
+  if (!node.IsScalar()) type_error(where, key, "a string", node);
+  return node.Scalar();
+}
+
+std::vector<std::string> parse_string_list(const YAML::Node& node, const std::string& where,
+                                           const std::string& key) {
+  if (node.IsNull()) return {};
+  if (!node.IsSequence()) type_error(where, key, "a list such as [a, b]", node);
+  std::vector<std::string> out;
+  for (const auto& item : node) {
+    if (!item.IsScalar()) type_error(mark_text(where, item.Mark()), key, "a list of strings", item);
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+// --- the key table ------------------------------------------------------------------------
+
+struct KeyDef {
+  std::string key;
+  std::string type;
+  std::string doc;
+  std::function<std::string(const Config&)> get;  // value as YAML text
+  std::function<void(Config&, const YAML::Node&, const std::string&)> set;
+  std::function<std::string(const Config&)> check;  // "" when valid, else "must be ..."
+};
+
+using Check = std::function<std::string(double)>;
+
+Check gt(double bound) {
+  return [bound](double v) { return v > bound ? "" : "must be > " + format_double(bound); };
+}
+Check ge(double bound) {
+  return [bound](double v) { return v >= bound ? "" : "must be >= " + format_double(bound); };
+}
+Check in_range(double lo, double hi) {
+  return [lo, hi](double v) {
+    return (v >= lo && v <= hi)
+               ? ""
+               : "must be in [" + format_double(lo) + ", " + format_double(hi) + "]";
+  };
+}
+
+// Printed bounds look nicer without a trailing ".0" on whole numbers.
+std::string tidy(std::string s) {
+  std::regex trailing(R"((\d)\.0\b)");
+  return std::regex_replace(s, trailing, "$1");
+}
+
+class Table {
+ public:
+  std::vector<KeyDef> defs;
+
+  void add_int(const std::string& key, std::function<int64_t&(Config&)> ref,
+               const std::string& doc, Check check = nullptr) {
+    defs.push_back({key, "int", doc,
+                    [ref](const Config& c) { return std::to_string(ref(const_cast<Config&>(c))); },
+                    [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+                      ref(c) = parse_int(n, w, key);
+                    },
+                    number_check(key, [ref](const Config& c) {
+                      return double(ref(const_cast<Config&>(c)));
+                    }, check)});
+  }
+  void add_int32(const std::string& key, std::function<int&(Config&)> ref, const std::string& doc,
+                 Check check = nullptr) {
+    defs.push_back({key, "int", doc,
+                    [ref](const Config& c) { return std::to_string(ref(const_cast<Config&>(c))); },
+                    [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+                      int64_t v = parse_int(n, w, key);
+                      if (v < std::numeric_limits<int>::min() ||
+                          v > std::numeric_limits<int>::max()) {
+                        type_error(w, key, "a 32-bit integer", n);
+                      }
+                      ref(c) = int(v);
+                    },
+                    number_check(key, [ref](const Config& c) {
+                      return double(ref(const_cast<Config&>(c)));
+                    }, check)});
+  }
+  void add_float(const std::string& key, std::function<double&(Config&)> ref,
+                 const std::string& doc, Check check = nullptr) {
+    defs.push_back({key, "float", doc,
+                    [ref](const Config& c) { return format_double(ref(const_cast<Config&>(c))); },
+                    [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+                      ref(c) = parse_float(n, w, key);
+                    },
+                    number_check(key, [ref](const Config& c) {
+                      return ref(const_cast<Config&>(c));
+                    }, check)});
+  }
+  void add_bool(const std::string& key, std::function<bool&(Config&)> ref,
+                const std::string& doc) {
+    defs.push_back({key, "bool", doc,
+                    [ref](const Config& c) {
+                      return std::string(ref(const_cast<Config&>(c)) ? "true" : "false");
+                    },
+                    [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+                      ref(c) = parse_bool(n, w, key);
+                    },
+                    nullptr});
+  }
+  // A string restricted to `choices` (empty = free text); `pattern` allows extra forms.
+  void add_string(const std::string& key, std::function<std::string&(Config&)> ref,
+                  const std::string& doc, std::vector<std::string> choices = {},
+                  std::string pattern = "") {
+    std::string type = "string";
+    if (!choices.empty()) {
+      type = "";
+      for (const auto& c : choices) type += (type.empty() ? "" : " | ") + c;
+    }
+    defs.push_back(
+        {key, type, doc,
+         [ref](const Config& c) { return quote(ref(const_cast<Config&>(c))); },
+         [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+           ref(c) = parse_string(n, w, key);
+         },
+         [ref, choices, pattern](const Config& c) -> std::string {
+           const std::string& v = ref(const_cast<Config&>(c));
+           if (choices.empty()) return "";
+           if (std::find(choices.begin(), choices.end(), v) != choices.end()) return "";
+           if (!pattern.empty() && std::regex_match(v, std::regex(pattern))) return "";
+           std::string list;
+           for (const auto& ch : choices) list += (list.empty() ? "" : ", ") + ch;
+           return "must be one of " + list + " (got '" + v + "')";
+         }});
+  }
+  void add_list(const std::string& key, std::function<std::vector<std::string>&(Config&)> ref,
+                const std::string& doc, std::vector<std::string> choices = {}) {
+    defs.push_back(
+        {key, "list[string]", doc,
+         [ref](const Config& c) {
+           std::string out = "[";
+           for (const auto& s : ref(const_cast<Config&>(c))) {
+             out += (out.size() > 1 ? ", " : "") + quote(s);
+           }
+           return out + "]";
+         },
+         [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+           ref(c) = parse_string_list(n, w, key);
+         },
+         [ref, choices](const Config& c) -> std::string {
+           if (choices.empty()) return "";
+           for (const auto& v : ref(const_cast<Config&>(c))) {
+             if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
+               std::string list;
+               for (const auto& ch : choices) list += (list.empty() ? "" : ", ") + ch;
+               return "entries must be among " + list + " (got '" + v + "')";
+             }
+           }
+           return "";
+         }});
+  }
+
+  static std::string quote(const std::string& s) {
+    YAML::Emitter e;
+    e << s;
+    return e.c_str();
+  }
+
+ private:
+  static std::function<std::string(const Config&)> number_check(
+      const std::string& key, std::function<double(const Config&)> value, Check check) {
+    if (!check) return nullptr;
+    return [value, check](const Config& c) -> std::string {
+      double v = value(c);
+      std::string msg = check(v);
+      if (msg.empty()) return "";
+      return tidy(msg) + " (got " + tidy(format_double(v)) + ")";
+    };
+  }
+};
+
+#define REF(path) [](Config& c) -> auto& { return c.path; }
+
+const Table& key_table() {
+  static const Table table = [] {
+    Table t;
+    // runtime
+    t.add_string("runtime.device", REF(runtime.device),
+                 "Compute device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N.",
+                 {"auto", "cpu", "cuda", "cuda:N"}, R"(cuda:[0-9]+)");
+    t.defs.push_back(
+        {"runtime.threads", "int | auto",
+         "CPU threads for LibTorch; auto = number of cores (LibTorch would otherwise start with "
+         "1 here).",
+         [](const Config& c) {
+           return c.runtime.threads == 0 ? std::string("auto") : std::to_string(c.runtime.threads);
+         },
+         [](Config& c, const YAML::Node& n, const std::string& w) {
+           if (is_plain_scalar(n) && n.Scalar() == "auto") {
+             c.runtime.threads = 0;
+             return;
+           }
+           int64_t v = parse_int(n, w, "runtime.threads");
+           if (v < 1 || v > 4096) {
+             throw ConfigError(w + ": runtime.threads must be auto or in [1, 4096] (got " +
+                               std::to_string(v) + ")");
+           }
+           c.runtime.threads = int(v);
+         },
+         nullptr});
+    t.add_int("runtime.seed", REF(runtime.seed),
+              "Seed for every random draw: initial weights, latents, shuffling, augmentation.",
+              ge(0));
+    t.add_bool("runtime.deterministic", REF(runtime.deterministic),
+               "Use deterministic algorithms only (bit-exact resume on CPU).");
+    // data
+    t.add_string("data.type", REF(data.type),
+                 "Dataset reader (registry name): mnist_idx, cifar_bin, image_folder, "
+                 "synthetic_shapes.");
+    t.add_string("data.path", REF(data.path),
+                 "Dataset location: folder of idx/CIFAR files or an image folder tree.");
+    t.add_string("data.split", REF(data.split), "Which split to read.", {"train", "test"});
+    t.add_string("data.labels", REF(data.labels),
+                 "Label source for image_folder: auto (dataset.json, else sub-folders), folders, "
+                 "json, none.",
+                 {"auto", "folders", "json", "none"});
+    t.add_int("data.max_images", REF(data.max_images),
+              "Use at most this many images (0 = all).", ge(0));
+    t.add_int("data.synthetic_count", REF(data.synthetic_count),
+              "Number of images synthetic_shapes provides.", gt(0));
+    t.add_int32("data.resolution", REF(data.resolution),
+                "Training resolution (square, pixels).", in_range(4, 4096));
+    t.add_int32("data.channels", REF(data.channels), "Image channels fed to the networks: 1 or 3.",
+                [](double v) { return (v == 1 || v == 3) ? "" : "must be 1 or 3"; });
+    t.add_string("data.resize_filter", REF(data.resize_filter), "Resize filter.",
+                 {"area", "bilinear", "bicubic", "lanczos"});
+    t.add_string("data.non_square", REF(data.non_square),
+                 "Policy for non-square images: crop to square, pad to square, or resize "
+                 "(stretch, explicitly).",
+                 {"crop", "pad", "resize"});
+    t.add_string("data.crop", REF(data.crop), "Square crop position.", {"center", "random"});
+    t.add_int32("data.pad", REF(data.pad), "Pixels of zero padding added on each side.", ge(0));
+    t.add_bool("data.hflip", REF(data.hflip), "Random horizontal flips.");
+    t.add_int32("data.workers", REF(data.workers),
+                "Loader worker threads decoding ahead of training.", in_range(0, 64));
+    t.add_int32("data.prefetch", REF(data.prefetch), "Batches prepared ahead.", in_range(1, 256));
+    t.add_bool("data.shuffle", REF(data.shuffle), "Shuffle each epoch (seeded by seed, epoch).");
+    t.add_bool("data.drop_last", REF(data.drop_last), "Drop the last incomplete batch of an epoch.");
+    t.add_bool("data.cache", REF(data.cache), "Keep decoded uint8 images in memory.");
+    t.add_string("data.on_error", REF(data.on_error),
+                 "On a corrupt image: fail (stop, naming the file) or skip (count and log it).",
+                 {"fail", "skip"});
+    // model
+    t.add_string("model.generator", REF(model.generator),
+                 "Generator architecture (registry name): dcgan, resnet.");
+    t.add_string("model.discriminator", REF(model.discriminator),
+                 "Discriminator architecture (registry name): dcgan, resnet.");
+    t.add_int32("model.z_dim", REF(model.z_dim), "Latent dimension.", in_range(1, 4096));
+    t.add_int32("model.g_width", REF(model.g_width), "Generator width (base channels).",
+                in_range(1, 4096));
+    t.add_int32("model.d_width", REF(model.d_width), "Discriminator width (base channels).",
+                in_range(1, 4096));
+    t.add_string("model.g_norm", REF(model.g_norm), "Normalisation in G.", {"batch", "none"});
+    t.add_string("model.d_norm", REF(model.d_norm), "Normalisation in D.", {"batch", "none"});
+    t.add_bool("model.g_spectral_norm", REF(model.g_spectral_norm), "Spectral norm in G.");
+    t.add_bool("model.d_spectral_norm", REF(model.d_spectral_norm), "Spectral norm in D.");
+    t.add_bool("model.conditional", REF(model.conditional),
+               "Class-conditional G (conditional BN) and projection D; classes from the dataset.");
+    t.add_string("model.init", REF(model.init), "Weight initialisation.",
+                 {"normal", "orthogonal", "xavier"});
+    // loss
+    t.add_string("loss.type", REF(loss.type),
+                 "Adversarial loss (registry name): nonsaturating, hinge, wasserstein, "
+                 "least_squares.");
+    t.add_float("loss.r1_gamma", REF(loss.r1_gamma), "R1 penalty weight gamma (0 = off).", ge(0));
+    t.add_float("loss.gp_lambda", REF(loss.gp_lambda),
+                "WGAN gradient penalty weight lambda (0 = off).", ge(0));
+    t.add_int32("loss.reg_interval", REF(loss.reg_interval),
+                "Apply R1/GP every this many D steps (lazy regularisation).", in_range(1, 1000));
+    // augment
+    t.add_list("augment.diffaugment", REF(augment.diffaugment),
+               "DiffAugment policies applied to real and fake images before D.",
+               {"color", "translation", "cutout"});
+    // optim
+    t.add_float("optim.lr_g", REF(optim.lr_g), "Adam learning rate of G.", gt(0));
+    t.add_float("optim.lr_d", REF(optim.lr_d), "Adam learning rate of D.", gt(0));
+    t.add_float("optim.beta1_g", REF(optim.beta1_g), "Adam beta1 of G.", in_range(0, 0.9999));
+    t.add_float("optim.beta2_g", REF(optim.beta2_g), "Adam beta2 of G.", in_range(0, 0.9999999));
+    t.add_float("optim.beta1_d", REF(optim.beta1_d), "Adam beta1 of D.", in_range(0, 0.9999));
+    t.add_float("optim.beta2_d", REF(optim.beta2_d), "Adam beta2 of D.", in_range(0, 0.9999999));
+    // train
+    t.add_int32("train.batch_size", REF(train.batch_size),
+                "Images per step (over all ranks and accumulation rounds).", in_range(1, 65536));
+    t.add_float("train.kimg", REF(train.kimg),
+                "Training length in thousands of real images (0 = use train.steps).", ge(0));
+    t.add_int("train.steps", REF(train.steps),
+              "Training length in G steps when train.kimg is 0.", ge(0));
+    t.add_int32("train.n_critic", REF(train.n_critic), "D steps per G step.", in_range(1, 100));
+    t.add_int32("train.accumulate", REF(train.accumulate),
+                "Gradient accumulation rounds per step (batch_size is split into this many).",
+                in_range(1, 1024));
+    t.add_float("train.ema_kimg", REF(train.ema_kimg),
+                "Half-life of the generator EMA in kimg (0 = no EMA).", ge(0));
+    t.add_float("train.ema_rampup", REF(train.ema_rampup),
+                "EMA ramp-up: half-life at most this fraction of images seen (0 = off).", ge(0));
+    t.add_float("train.tick_kimg", REF(train.tick_kimg),
+                "Progress line and stats.jsonl entry every this many kimg.", gt(0));
+    t.add_float("train.snapshot_kimg", REF(train.snapshot_kimg),
+                "Checkpoint every this many kimg (and always at the end).", gt(0));
+    t.add_float("train.sample_kimg", REF(train.sample_kimg),
+                "Sample grid fakes<kimg>.png every this many kimg.", gt(0));
+    t.add_int32("train.keep_checkpoints", REF(train.keep_checkpoints),
+                "Keep the newest this many checkpoints (plus the best).", in_range(1, 100000));
+    t.add_int32("train.grid_size", REF(train.grid_size),
+                "Sample grids are grid_size x grid_size images.", in_range(1, 64));
+    t.add_string("train.on_nan", REF(train.on_nan),
+                 "On a NaN/Inf loss: stop, or rollback to the last checkpoint with halved "
+                 "learning rates.",
+                 {"stop", "rollback"});
+    // metrics
+    t.add_list("metrics.names", REF(metrics.names),
+               "Metrics computed during training and by default in evaluate: fid, kid, is, pr, "
+               "dc, class_acc.");
+    t.add_float("metrics.every_kimg", REF(metrics.every_kimg),
+                "Evaluate every this many kimg during training (0 = only at the end).", ge(0));
+    t.add_string("metrics.detector", REF(metrics.detector),
+                 "Feature network (registry name): inception_torchscript, inception_native, "
+                 "classifier.");
+    t.add_string("metrics.detector_path", REF(metrics.detector_path),
+                 "Weights file of the detector (TorchScript, state dict or classifier "
+                 "checkpoint).");
+    t.add_int("metrics.num_fake", REF(metrics.num_fake), "Generated images per evaluation.",
+              gt(0));
+    t.add_int("metrics.num_real", REF(metrics.num_real), "Real images used (0 = all).", ge(0));
+    t.add_string("metrics.best", REF(metrics.best),
+                 "Metric whose best value keeps a checkpoint (empty = none).");
+    return t;
+  }();
+  return table;
+}
+
+#undef REF
+
+const KeyDef* find_key(const std::string& key) {
+  for (const auto& d : key_table().defs) {
+    if (d.key == key) return &d;
+  }
+  return nullptr;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::vector<std::string> section_names() {
+  std::vector<std::string> out;
+  for (const auto& d : key_table().defs) {
+    std::string s = d.key.substr(0, d.key.find('.'));
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  }
+  return out;
+}
+
+// "; did you mean 'x'?" for the closest candidate, compared on the part after the section
+// as well as on the whole path (so `optim.lr_gg` and `lr_g` in the wrong section both help).
+std::string suggestion(const std::string& wrong, const std::vector<std::string>& candidates) {
+  auto suffix = [](const std::string& s) {
+    auto dot = s.find('.');
+    return dot == std::string::npos ? s : s.substr(dot + 1);
+  };
+  std::string best;
+  size_t best_d = std::numeric_limits<size_t>::max();
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(wrong, c);
+    if (c.find('.') != std::string::npos) {
+      d = std::min(d, edit_distance(suffix(wrong), suffix(c)) + 1);
+    }
+    if (d < best_d) best_d = d, best = c;
+  }
+  if (best.empty() || best_d > std::max<size_t>(3, wrong.size() / 2)) return "";
+  return "; did you mean '" + best + "'?";
+}
+
+std::vector<std::string> all_keys() {
+  std::vector<std::string> out;
+  for (const auto& d : key_table().defs) out.push_back(d.key);
+  return out;
+}
+
+void set_key(Config& cfg, const std::string& key, const YAML::Node& value,
+             const std::string& where) {
+  const KeyDef* def = find_key(key);
+  if (!def) {
+    throw ConfigError(where + ": unknown key '" + key + "'" + suggestion(key, all_keys()));
+  }
+  def->set(cfg, value, where);
+  cfg.origin[key] = where;
+}
+
+// Applies a parsed document (a mapping of sections) on top of cfg.
+void apply_document(Config& cfg, const YAML::Node& root, const std::string& source) {
+  if (root.IsNull()) return;  // an empty file changes nothing
+  if (!root.IsMap()) {
+    throw ConfigError(mark_text(source, root.Mark()) +
+                      ": a config must be a mapping of sections (runtime:, data:, ...)");
+  }
+  const auto sections = section_names();
+  for (const auto& kv : root) {
+    const std::string section = kv.first.as<std::string>();
+    const std::string where = mark_text(source, kv.first.Mark());
+    if (section == "extends") continue;  // handled by the loader
+    if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
+      // Maybe a key written at top level, such as `lr_g:`.
+      throw ConfigError(where + ": unknown section '" + section + "'" +
+                        suggestion(section, [&] {
+                          auto c = sections;
+                          auto k = all_keys();
+                          c.insert(c.end(), k.begin(), k.end());
+                          return c;
+                        }()));
+    }
+    if (kv.second.IsNull()) continue;
+    if (!kv.second.IsMap()) {
+      throw ConfigError(where + ": section '" + section + "' must be a mapping of keys (got " +
+                        describe_node(kv.second) + ")");
+    }
+    for (const auto& entry : kv.second) {
+      const std::string key = section + "." + entry.first.as<std::string>();
+      set_key(cfg, key, entry.second, mark_text(source, entry.first.Mark()));
+    }
+  }
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& source) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(mark_text(source, e.mark) + ": YAML syntax error: " + e.msg);
+  }
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void load_file_into(Config& cfg, const std::string& path, std::vector<std::string>& chain) {
+  const std::string canonical = fs::weakly_canonical(fs::path(path)).string();
+  if (std::find(chain.begin(), chain.end(), canonical) != chain.end()) {
+    throw ConfigError(path + ": 'extends' forms a cycle");
+  }
+  chain.push_back(canonical);
+  const YAML::Node root = parse_yaml(read_text(path), path);
+  if (root.IsMap() && root["extends"]) {
+    const YAML::Node base = root["extends"];
+    if (!base.IsScalar() || base.Scalar().empty()) {
+      throw ConfigError(mark_text(path, base.Mark()) + ": extends must be a file name");
+    }
+    fs::path base_path = base.Scalar();
+    if (base_path.is_relative()) base_path = fs::path(path).parent_path() / base_path;
+    if (!fs::exists(base_path)) {
+      throw ConfigError(mark_text(path, base.Mark()) + ": extends: no such file '" +
+                        base_path.string() + "'");
+    }
+    load_file_into(cfg, base_path.string(), chain);
+  }
+  apply_document(cfg, root, path);
+  chain.pop_back();
+}
+
+}  // namespace
+
+std::string Config::where(const std::string& key) const {
+  auto it = origin.find(key);
+  return it == origin.end() ? "" : it->second + ": ";
+}
+
+void apply_override(Config& cfg, const std::string& assignment) {
+  const std::string source = "--set " + assignment;
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw ConfigError(source + ": expected section.key=value");
+  }
+  const std::string key = assignment.substr(0, eq);
+  const std::string value = assignment.substr(eq + 1);
+  const KeyDef* def = find_key(key);
+  if (!def) {
+    throw ConfigError(source + ": unknown key '" + key + "'" + suggestion(key, all_keys()));
+  }
+  // Numbers, booleans and lists are parsed as YAML so `--set` accepts exactly what a file does
+  // ([a, b], 1e-4, true); string values are taken literally (paths may contain ': ').
+  const bool literal = def->type != "int" && def->type != "float" && def->type != "bool" &&
+                       def->type != "int | auto" && def->type != "list[string]";
+  YAML::Node node = literal ? YAML::Node(value) : parse_yaml(value.empty() ? "\"\"" : value, source);
+  set_key(cfg, key, node, source);
+}
+
+void validate(const Config& cfg) {
+  for (const auto& d : key_table().defs) {
+    if (!d.check) continue;
+    std::string msg = d.check(cfg);
+    if (!msg.empty()) throw ConfigError(cfg.where(d.key) + d.key + " " + msg);
+  }
+  if (cfg.train.kimg == 0 && cfg.train.steps == 0) {
+    throw ConfigError(cfg.where("train.steps") +
+                      "train.steps must be > 0 when train.kimg is 0 (the run needs a length)");
+  }
+  if (cfg.train.batch_size % cfg.train.accumulate != 0) {
+    throw ConfigError(cfg.where("train.accumulate") + "train.accumulate (" +
+                      std::to_string(cfg.train.accumulate) +
+                      ") must divide train.batch_size (" + std::to_string(cfg.train.batch_size) +
+                      ")");
+  }
+  if (!cfg.metrics.best.empty() &&
+      std::find(cfg.metrics.names.begin(), cfg.metrics.names.end(), cfg.metrics.best) ==
+          cfg.metrics.names.end()) {
+    throw ConfigError(cfg.where("metrics.best") + "metrics.best '" + cfg.metrics.best +
+                      "' must be one of metrics.names");
+  }
+}
+
+Config default_config(const std::vector<std::string>& overrides) {
+  Config cfg;
+  for (const auto& o : overrides) apply_override(cfg, o);
+  validate(cfg);
+  return cfg;
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  Config cfg;
+  std::vector<std::string> chain;
+  load_file_into(cfg, path, chain);
+  cfg.name = fs::path(path).stem().string();
+  for (const auto& o : overrides) apply_override(cfg, o);
+  validate(cfg);
+  return cfg;
+}
+
+Config config_from_string(const std::string& yaml_text, const std::string& source) {
+  Config cfg;
+  const YAML::Node root = parse_yaml(yaml_text, source);
+  if (root.IsMap() && root["extends"]) {
+    throw ConfigError(source + ": extends is not allowed in an embedded config");
+  }
+  apply_document(cfg, root, source);
+  validate(cfg);
+  return cfg;
+}
+
+std::string to_yaml(const Config& cfg) {
+  std::string out = "# Resolved configuration: every key, defaults included.\n";
+  std::string section;
+  for (const auto& d : key_table().defs) {
+    const std::string s = d.key.substr(0, d.key.find('.'));
+    if (s != section) {
+      out += s + ":\n";
+      section = s;
+    }
+    out += "  " + d.key.substr(s.size() + 1) + ": " + d.get(cfg) + "\n";
+  }
+  return out;
+}
+
+std::vector<KeyInfo> config_keys() {
+  std::vector<KeyInfo> out;
+  const Config defaults;
+  for (const auto& d : key_table().defs) out.push_back({d.key, d.type, d.get(defaults), d.doc});
+  return out;
+}
+
+std::string config_reference_markdown() {
+  std::string out = "| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : config_keys()) {
+    std::string type = k.type;
+    // Escape the table separator inside cells.
+    std::string esc_type = std::regex_replace(type, std::regex(R"(\|)"), "\\|");
+    std::string esc_doc = std::regex_replace(k.doc, std::regex(R"(\|)"), "\\|");
+    out += "| `" + k.key + "` | " + esc_type + " | `" + k.default_ + "` | " + esc_doc + " |\n";
+  }
+  return out;
+}
+
+}  // namespace gan

@@ -1,0 +1,155 @@
+// Typed configuration of a run. Plain structs with a default for every key; only config.cpp
+// reads or writes YAML. The key table in config.cpp is the single source of truth for names,
+// types, defaults, checks and documentation (docs/configuration.md is tested against it).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gan {
+
+struct RuntimeConfig {
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  int threads = 0;              // 0 = auto (number of cores)
+  int64_t seed = 0;
+  bool deterministic = false;
+};
+
+struct DataConfig {
+  std::string type = "mnist_idx";  // registry name: mnist_idx | cifar_bin | image_folder | synthetic_shapes
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  std::string split = "train";  // train | test
+  std::string labels = "auto";  // auto | folders | json | none (image_folder)
+  int64_t max_images = 0;       // 0 = all
+  int64_t synthetic_count = 10000;
+  int resolution = 32;
+  int channels = 1;                    // 1 | 3
+  std::string resize_filter = "area";  // area | bilinear | bicubic | lanczos
+  std::string non_square = "crop";     // crop | pad | resize
+  std::string crop = "center";         // center | random
+  int pad = 0;
+  bool hflip = false;
+  int workers = 2;
+  int prefetch = 4;
+  bool shuffle = true;
+  bool drop_last = true;
+  bool cache = false;
+  std::string on_error = "fail";  // fail | skip
+};
+
+struct ModelConfig {
+  std::string generator = "dcgan";      // registry name: dcgan | resnet
+  std::string discriminator = "dcgan";  // registry name: dcgan | resnet
+  int z_dim = 100;
+  int g_width = 64;
+  int d_width = 64;
+  std::string g_norm = "batch";  // batch | none
+  std::string d_norm = "batch";  // batch | none
+  bool g_spectral_norm = false;
+  bool d_spectral_norm = false;
+  bool conditional = false;
+  std::string init = "normal";  // normal | orthogonal | xavier
+};
+
+struct LossConfig {
+  std::string type = "nonsaturating";  // nonsaturating | hinge | wasserstein | least_squares
+  double r1_gamma = 0.0;
+  double gp_lambda = 0.0;
+  int reg_interval = 1;
+};
+
+struct AugmentConfig {
+  std::vector<std::string> diffaugment;  // subset of color, translation, cutout
+};
+
+struct OptimConfig {
+  double lr_g = 2e-4;
+  double lr_d = 2e-4;
+  double beta1_g = 0.5;
+  double beta2_g = 0.999;
+  double beta1_d = 0.5;
+  double beta2_d = 0.999;
+};
+
+struct TrainConfig {
+  int batch_size = 64;
+  double kimg = 0.0;  // length in thousands of real images shown to D; 0 = use steps
+  int64_t steps = 1000;
+  int n_critic = 1;
+  int accumulate = 1;
+  double ema_kimg = 10.0;  // half-life of the generator EMA; 0 disables it
+  double ema_rampup = 0.05;
+  double tick_kimg = 1.0;
+  double snapshot_kimg = 10.0;
+  double sample_kimg = 10.0;
+  int keep_checkpoints = 3;
+  int grid_size = 8;
+  std::string on_nan = "stop";  // stop | rollback
+};
+
+struct MetricsConfig {
+  std::vector<std::string> names;
+  double every_kimg = 0.0;  // 0 = only at the end of training
+  std::string detector = "classifier";
+  std::string detector_path;
+  int64_t num_fake = 10000;
+  int64_t num_real = 0;  // 0 = the whole dataset
+  std::string best = "";   // metric whose best value keeps a checkpoint
+};
+
+struct Config {
+  RuntimeConfig runtime;
+  DataConfig data;
+  ModelConfig model;
+  LossConfig loss;
+  AugmentConfig augment;
+  OptimConfig optim;
+  TrainConfig train;
+  MetricsConfig metrics;
+
+  // Where each key was last set ("configs/x.yaml:12:5" or "--set"); keys at their default are
+  // absent. Used to point errors at the line that caused them.
+  std::map<std::string, std::string> origin;
+  std::string name = "config";  // stem of the top-level config file, used in run folder names
+
+  // "file:line:col: " for a key, or "" when it holds its default.
+  std::string where(const std::string& key) const;
+};
+
+// Describes one key for help output and the configuration reference.
+struct KeyInfo {
+  std::string key;        // "optim.lr_g"
+  std::string type;       // "float", "int", "bool", "string", "list[string]"
+  std::string default_;   // default value as YAML text
+  std::string doc;
+};
+
+// Loads a YAML file (following `extends:`) on top of the defaults, applies "--set key=value"
+// overrides in order, then validates. Throws ConfigError with file:line:col context.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Defaults plus overrides, no file.
+Config default_config(const std::vector<std::string>& overrides = {});
+
+// Parses YAML text (e.g. the config stored in a checkpoint); `source` names it in errors.
+Config config_from_string(const std::string& yaml_text, const std::string& source);
+
+// Applies one "section.key=value" override; the value is parsed as YAML and type-checked.
+void apply_override(Config& cfg, const std::string& assignment);
+
+// Checks every value and cross-key rule; throws ConfigError naming the key and its origin.
+void validate(const Config& cfg);
+
+// The full resolved config as YAML: every key, in table order. Loading it back gives the same
+// Config (the run folder's config.yaml reproduces the run).
+std::string to_yaml(const Config& cfg);
+
+// All keys with type, default and documentation, in table order.
+std::vector<KeyInfo> config_keys();
+
+// The configuration reference as a Markdown table (docs/configuration.md embeds it).
+std::string config_reference_markdown();
+
+}  // namespace gan

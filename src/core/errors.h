@@ -1,0 +1,26 @@
+// Error types mapped to exit codes in one place (src/cli/main.cpp):
+// ConfigError and UsageError -> 2, everything else -> 1.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace gan {
+
+// Invalid configuration: bad YAML, unknown key, wrong type, value out of range, unknown
+// component name. The message carries file:line:col or the key.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Wrong command-line usage: unknown option, missing required option, bad value.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Bad input data or files at run time (corrupt image, truncated checkpoint, ...); exit code 1.
+struct DataError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace gan

@@ -1,0 +1,517 @@
+#include "src/train/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "data/datasets.h"
+#include "data/loader.h"
+#include "data/transforms.h"
+#include "models/networks.h"
+#include "src/core/errors.h"
+#include "src/core/files.h"
+#include "src/core/logging.h"
+#include "src/core/runtime.h"
+#include "src/train/checkpoint.h"
+#include "src/train/diffaugment.h"
+#include "src/train/ema.h"
+#include "src/train/image_grid.h"
+#include "src/train/losses.h"
+
+namespace gan {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+TrainEvalHook g_eval_hook;
+
+extern "C" void on_stop_signal(int sig) {
+  // A second signal while stopping falls back to the default action (immediate exit).
+  if (g_stop_signal.exchange(sig) != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
+
+// Installs SIGINT/SIGTERM handlers for the lifetime of the loop.
+struct SignalScope {
+  bool active;
+  struct sigaction old_int {}, old_term {};
+  explicit SignalScope(bool enable) : active(enable) {
+    g_stop_signal = 0;
+    if (!active) return;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
+  ~SignalScope() {
+    if (!active) return;
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+  }
+};
+
+double peak_rss_mb() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+double grad_norm(const std::vector<torch::Tensor>& params) {
+  double sum = 0.0;
+  for (const auto& p : params) {
+    if (p.grad().defined()) sum += p.grad().detach().pow(2).sum().item<double>();
+  }
+  return std::sqrt(sum);
+}
+
+void set_requires_grad(torch::nn::Module& m, bool on) {
+  for (auto& p : m.parameters()) p.set_requires_grad(on);
+}
+
+// Sums of per-step statistics over one tick.
+struct TickStats {
+  double loss_d = 0, loss_g = 0, d_real = 0, d_fake = 0, reg = 0, gnorm_d = 0, gnorm_g = 0;
+  int64_t steps = 0, reg_steps = 0;
+  void clear() { *this = TickStats(); }
+};
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  int64_t s = int64_t(seconds);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm", (long long)(s / 3600),
+                  (long long)(s % 3600 / 60));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  }
+  return buf;
+}
+
+// The networks, optimisers and data of one run.
+struct Run {
+  Config cfg;
+  c10::Device device{c10::kCPU};
+  std::string dir;
+  std::shared_ptr<Dataset> dataset;
+  std::unique_ptr<Loader> loader;
+  NetworkShape shape;
+  std::shared_ptr<GeneratorImpl> g, g_ema;
+  std::shared_ptr<DiscriminatorImpl> d;
+  std::unique_ptr<torch::optim::Adam> opt_g, opt_d;
+  TrainProgress progress;
+  std::string last_checkpoint;
+
+  CheckpointParts parts() {
+    return {g.get(), d.get(), g_ema.get(), opt_g.get(), opt_d.get()};
+  }
+
+  void set_learning_rates() {
+    for (auto& group : opt_g->param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options())
+          .lr(cfg.optim.lr_g * progress.lr_scale);
+    }
+    for (auto& group : opt_d->param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options())
+          .lr(cfg.optim.lr_d * progress.lr_scale);
+    }
+  }
+
+  std::string write_checkpoint() {
+    LoaderPosition pos = loader->position();
+    progress.loader_epoch = pos.epoch;
+    progress.loader_batch = pos.batch;
+    const std::string path = checkpoint_path(dir, progress.step);
+    save_checkpoint(path, cfg, parts(), progress);
+    last_checkpoint = path;
+    // Keep the newest K; never delete the one just written or best.pt.
+    auto all = list_checkpoints(dir);
+    for (size_t i = size_t(cfg.train.keep_checkpoints); i < all.size(); ++i) {
+      std::error_code ec;
+      fs::remove(all[i], ec);
+    }
+    spdlog::info("checkpoint {}", path);
+    return path;
+  }
+
+  torch::Tensor sample_labels(int64_t n) {
+    if (!cfg.model.conditional) return torch::Tensor();
+    return torch::randint(shape.num_classes, {n}, torch::TensorOptions(torch::kLong))
+        .to(device);
+  }
+};
+
+// Fixed latents (and labels) for the sample grids: drawn from their own generator so they do
+// not disturb the training RNG stream.
+std::pair<torch::Tensor, torch::Tensor> grid_inputs(const Run& run) {
+  const int64_t n = int64_t(run.cfg.train.grid_size) * run.cfg.train.grid_size;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(run.cfg.runtime.seed) + 12345);
+  torch::Tensor z = torch::randn({n, run.g->z_dim()}, gen, torch::kFloat).to(run.device);
+  torch::Tensor labels;
+  if (run.cfg.model.conditional) {
+    // One class per row, cycling through the classes.
+    labels = (torch::arange(n, torch::kLong) / run.cfg.train.grid_size) % run.shape.num_classes;
+    labels = labels.to(run.device);
+  }
+  return {z, labels};
+}
+
+void save_fakes(Run& run, const std::string& name) {
+  torch::NoGradGuard no_grad;
+  auto [z, labels] = grid_inputs(run);
+  run.g_ema->eval();
+  torch::Tensor images = run.g_ema->forward(z, labels);
+  save_image_grid((fs::path(run.dir) / name).string(), images, run.cfg.train.grid_size);
+}
+
+}  // namespace
+
+void set_train_eval_hook(TrainEvalHook hook) { g_eval_hook = std::move(hook); }
+
+TrainResult train(const Config& cfg, const TrainRunOptions& options) {
+  Run run;
+  run.cfg = cfg;
+  run.device = apply_runtime(cfg.runtime, cfg.where("runtime.device"));
+  const bool resuming = !options.resume_from.empty();
+
+  // --- run folder ---------------------------------------------------------------------------
+  if (resuming) {
+    run.dir = fs::path(options.resume_from).parent_path().parent_path().string();
+  } else {
+    run.dir = make_run_dir(options.outdir, cfg.name, options.desc);
+  }
+  fs::create_directories(fs::path(run.dir) / "checkpoints");
+  add_log_file((fs::path(run.dir) / "log.txt").string());
+  struct LogFileScope {
+    ~LogFileScope() { remove_log_file(); }
+  } log_scope;
+  spdlog::info("{} run folder {}", resuming ? "resuming in" : "new", run.dir);
+  spdlog::info("{}", runtime_description());
+  write_file_atomic((fs::path(run.dir) / "config.yaml").string(), to_yaml(cfg));
+
+  // --- data ---------------------------------------------------------------------------------
+  run.dataset = make_dataset(cfg.data);
+  spdlog::info("data: {}", run.dataset->describe());
+  if (run.dataset->num_classes() > 0) {
+    save_class_names(*run.dataset, (fs::path(run.dir) / "classes.json").string());
+  }
+  run.loader = std::make_unique<Loader>(run.dataset, transform_options(cfg.data),
+                                        loader_options(cfg));
+  run.shape = {cfg.data.resolution, cfg.data.channels,
+               cfg.model.conditional ? run.dataset->num_classes() : 0};
+  run.progress.num_classes = run.shape.num_classes;
+
+  // --- networks and optimisers --------------------------------------------------------------
+  run.g = make_generator(cfg.model, run.shape);
+  run.d = make_discriminator(cfg.model, run.shape);
+  run.g_ema = make_generator(cfg.model, run.shape);
+  run.g->to(run.device);
+  run.d->to(run.device);
+  run.g_ema->to(run.device);
+  copy_module_state(*run.g_ema, *run.g);
+  run.g_ema->eval();
+  set_requires_grad(*run.g_ema, false);
+  spdlog::info("G {} params, D {} params", count_parameters(*run.g), count_parameters(*run.d));
+  run.opt_g = std::make_unique<torch::optim::Adam>(
+      run.g->parameters(), torch::optim::AdamOptions(cfg.optim.lr_g)
+                               .betas({cfg.optim.beta1_g, cfg.optim.beta2_g}));
+  run.opt_d = std::make_unique<torch::optim::Adam>(
+      run.d->parameters(), torch::optim::AdamOptions(cfg.optim.lr_d)
+                               .betas({cfg.optim.beta1_d, cfg.optim.beta2_d}));
+
+  if (resuming) {
+    CheckpointInfo info = read_checkpoint_info(options.resume_from);
+    run.progress = info.progress;
+    load_checkpoint(options.resume_from, run.parts(), /*restore_rng=*/true, run.device);
+    run.set_learning_rates();
+    run.loader->seek({run.progress.loader_epoch, run.progress.loader_batch});
+    run.last_checkpoint = options.resume_from;
+    spdlog::info("resumed from {} at step {} ({:.3f} kimg)", options.resume_from,
+                 run.progress.step, run.progress.nimg / 1000.0);
+  }
+
+  const int64_t batch = cfg.train.batch_size;
+  const int64_t micro = batch / cfg.train.accumulate;
+  const int64_t target_nimg = int64_t(std::llround(cfg.train.kimg * 1000.0));
+  auto done = [&] {
+    return cfg.train.kimg > 0 ? run.progress.nimg >= target_nimg
+                              : run.progress.step >= cfg.train.steps;
+  };
+  const std::string stats_path = (fs::path(run.dir) / "stats.jsonl").string();
+
+  if (!resuming) {
+    // Real samples and the untrained generator, for comparison with later grids.
+    const int64_t n = int64_t(cfg.train.grid_size) * cfg.train.grid_size;
+    std::vector<torch::Tensor> reals;
+    int64_t have = 0;
+    Loader preview(run.dataset, transform_options(cfg.data),
+                   loader_options(cfg).workers(0).shuffle(true).drop_last(false));
+    while (have < n && have < int64_t(run.dataset->size())) {
+      torch::Tensor images = preview.next().images;
+      reals.push_back(images);
+      have += images.size(0);
+    }
+    save_image_grid((fs::path(run.dir) / "reals.png").string(),
+                    torch::cat(reals).slice(0, 0, n), cfg.train.grid_size);
+    save_fakes(run, "fakes_init.png");
+  }
+
+  SignalScope signals(options.handle_signals);
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  auto kimg_of = [](int64_t nimg) { return double(nimg) / 1000.0; };
+  auto next_boundary = [](int64_t nimg, double every_kimg) {
+    const int64_t every = std::max<int64_t>(1, int64_t(std::llround(every_kimg * 1000.0)));
+    return (nimg / every + 1) * every;
+  };
+  int64_t next_tick = next_boundary(run.progress.nimg, cfg.train.tick_kimg);
+  int64_t next_snapshot = next_boundary(run.progress.nimg, cfg.train.snapshot_kimg);
+  int64_t next_sample = next_boundary(run.progress.nimg, cfg.train.sample_kimg);
+  int64_t next_metric = cfg.metrics.every_kimg > 0
+                            ? next_boundary(run.progress.nimg, cfg.metrics.every_kimg)
+                            : std::numeric_limits<int64_t>::max();
+  const auto g_params = run.g->parameters();
+  const auto d_params = run.d->parameters();
+  TickStats tick;
+  using clock = std::chrono::steady_clock;
+  auto tick_start = clock::now();
+  const auto run_start = clock::now();
+  const int64_t start_nimg = run.progress.nimg;
+  int64_t tick_start_nimg = run.progress.nimg;
+  double tick_wait_start = run.loader->wait_seconds();
+  int64_t d_steps_total = run.progress.step * cfg.train.n_critic;
+  int rollbacks = 0;
+
+  auto run_evaluation = [&](const std::string& checkpoint) {
+    if (!g_eval_hook || cfg.metrics.names.empty()) return;
+    auto values = g_eval_hook(run.dir, checkpoint, kimg_of(run.progress.nimg), run.progress.step);
+    if (!cfg.metrics.best.empty() && values.count(cfg.metrics.best)) {
+      const double v = values[cfg.metrics.best];
+      // Every supported "best" metric is lower-is-better except IS, precision, recall,
+      // density, coverage and class accuracy.
+      const bool higher = cfg.metrics.best == "is" || cfg.metrics.best == "pr" ||
+                          cfg.metrics.best == "dc" || cfg.metrics.best == "class_acc";
+      if (!run.progress.has_best || (higher ? v > run.progress.best_value
+                                            : v < run.progress.best_value)) {
+        run.progress.has_best = true;
+        run.progress.best_value = v;
+        fs::copy_file(checkpoint, fs::path(run.dir) / "checkpoints" / "best.pt",
+                      fs::copy_options::overwrite_existing);
+        spdlog::info("new best {} = {:.4f}", cfg.metrics.best, v);
+      }
+    }
+  };
+
+  // --- the loop -----------------------------------------------------------------------------
+  while (!done()) {
+    // D steps.
+    set_requires_grad(*run.d, true);
+    double loss_d_step = 0, d_real_step = 0, d_fake_step = 0, reg_step = 0;
+    for (int critic = 0; critic < cfg.train.n_critic; ++critic) {
+      Batch real_batch = run.loader->next();
+      torch::Tensor reals = real_batch.images.to(run.device);
+      torch::Tensor real_labels = real_batch.labels.to(run.device);
+      const bool regularise = (d_steps_total % cfg.loss.reg_interval) == 0 &&
+                              (cfg.loss.r1_gamma > 0 || cfg.loss.gp_lambda > 0);
+      run.opt_d->zero_grad();
+      for (int64_t start = 0; start < batch; start += micro) {
+        torch::Tensor real = reals.slice(0, start, start + micro);
+        torch::Tensor labels = cfg.model.conditional ? real_labels.slice(0, start, start + micro)
+                                                     : torch::Tensor();
+        torch::Tensor fake;
+        {
+          torch::NoGradGuard no_grad;
+          torch::Tensor z = torch::randn({micro, run.g->z_dim()}, run.device);
+          fake = run.g->forward(z, run.sample_labels(micro));
+        }
+        const bool r1 = regularise && cfg.loss.r1_gamma > 0;
+        torch::Tensor real_in = r1 ? real.detach().requires_grad_(true) : real;
+        torch::Tensor real_logits =
+            run.d->forward(diff_augment(real_in, cfg.augment.diffaugment), labels);
+        torch::Tensor fake_logits =
+            run.d->forward(diff_augment(fake, cfg.augment.diffaugment), labels);
+        torch::Tensor loss = d_loss(cfg.loss.type, real_logits, fake_logits);
+        torch::Tensor reg = torch::zeros({}, loss.options());
+        if (r1) {
+          reg = reg + r1_penalty(real_logits, real_in) *
+                          (cfg.loss.r1_gamma * 0.5 * cfg.loss.reg_interval);
+        }
+        if (regularise && cfg.loss.gp_lambda > 0) {
+          reg = reg + gradient_penalty(*run.d, real, fake, labels) *
+                          (cfg.loss.gp_lambda * cfg.loss.reg_interval);
+        }
+        ((loss + reg) / double(cfg.train.accumulate)).backward();
+        loss_d_step += loss.item<double>() / cfg.train.accumulate;
+        reg_step += reg.item<double>() / cfg.train.accumulate;
+        d_real_step += real_logits.mean().item<double>() / cfg.train.accumulate;
+        d_fake_step += fake_logits.mean().item<double>() / cfg.train.accumulate;
+      }
+      if (critic == cfg.train.n_critic - 1) tick.gnorm_d += grad_norm(d_params);
+      run.opt_d->step();
+      ++d_steps_total;
+      if (regularise) ++tick.reg_steps;
+      run.progress.nimg += batch;
+    }
+
+    // G step; D's parameters need no gradient here.
+    set_requires_grad(*run.d, false);
+    run.opt_g->zero_grad();
+    double loss_g_step = 0;
+    for (int64_t start = 0; start < batch; start += micro) {
+      torch::Tensor z = torch::randn({micro, run.g->z_dim()}, run.device);
+      torch::Tensor labels = run.sample_labels(micro);
+      torch::Tensor fake = run.g->forward(z, labels);
+      torch::Tensor logits = run.d->forward(diff_augment(fake, cfg.augment.diffaugment), labels);
+      torch::Tensor loss = g_loss(cfg.loss.type, logits);
+      (loss / double(cfg.train.accumulate)).backward();
+      loss_g_step += loss.item<double>() / cfg.train.accumulate;
+    }
+    tick.gnorm_g += grad_norm(g_params);
+
+    const double mean_loss_d = loss_d_step / cfg.train.n_critic;
+    if (!std::isfinite(mean_loss_d) || !std::isfinite(loss_g_step) || !std::isfinite(reg_step)) {
+      const std::string what = "non-finite loss at step " + std::to_string(run.progress.step + 1) +
+                               " (loss_d " + std::to_string(mean_loss_d) + ", loss_g " +
+                               std::to_string(loss_g_step) + ")";
+      if (cfg.train.on_nan == "rollback" && !run.last_checkpoint.empty() && rollbacks < 3) {
+        ++rollbacks;
+        run.progress = read_checkpoint_info(run.last_checkpoint).progress;
+        load_checkpoint(run.last_checkpoint, run.parts(), true, run.device);
+        run.progress.lr_scale *= 0.5;
+        run.set_learning_rates();
+        run.loader->seek({run.progress.loader_epoch, run.progress.loader_batch});
+        d_steps_total = run.progress.step * cfg.train.n_critic;
+        spdlog::warn("{}: rolled back to {} with learning rates x{}", what, run.last_checkpoint,
+                     run.progress.lr_scale);
+        tick.clear();
+        continue;
+      }
+      throw std::runtime_error(what + "; stopping (train.on_nan: " + cfg.train.on_nan + ")" +
+                               (run.last_checkpoint.empty()
+                                    ? ""
+                                    : "; last good checkpoint: " + run.last_checkpoint));
+    }
+    run.opt_g->step();
+    ++run.progress.step;
+
+    // EMA of G.
+    const double beta = cfg.train.ema_kimg > 0
+                            ? ema_beta(batch, cfg.train.ema_kimg, cfg.train.ema_rampup,
+                                       run.progress.nimg)
+                            : 0.0;
+    ema_update(*run.g_ema, *run.g, beta);
+
+    tick.loss_d += mean_loss_d;
+    tick.loss_g += loss_g_step;
+    tick.d_real += d_real_step / cfg.train.n_critic;
+    tick.d_fake += d_fake_step / cfg.train.n_critic;
+    tick.reg += reg_step / cfg.train.n_critic;
+    ++tick.steps;
+
+    const bool finished = done();
+    const bool stop = g_stop_signal != 0;
+
+    // Tick: stats line and progress.
+    if (run.progress.nimg >= next_tick || finished || stop) {
+      next_tick = next_boundary(run.progress.nimg, cfg.train.tick_kimg);
+      const double secs = std::chrono::duration<double>(clock::now() - tick_start).count();
+      const double imgs = double(run.progress.nimg - tick_start_nimg);
+      const double wait = run.loader->wait_seconds() - tick_wait_start;
+      const double n = double(std::max<int64_t>(1, tick.steps));
+      const double total_secs = std::chrono::duration<double>(clock::now() - run_start).count();
+      const double rate_total = double(run.progress.nimg - start_nimg) / std::max(total_secs, 1e-9);
+      const double remaining =
+          cfg.train.kimg > 0 ? double(target_nimg - run.progress.nimg) / std::max(rate_total, 1e-9)
+                             : double(cfg.train.steps - run.progress.step) * total_secs /
+                                   std::max<double>(1, double(run.progress.step));
+      nlohmann::json j = {
+          {"step", run.progress.step},
+          {"kimg", kimg_of(run.progress.nimg)},
+          {"loss_d", tick.loss_d / n},
+          {"loss_g", tick.loss_g / n},
+          {"loss_reg", tick.reg / n},
+          {"d_real", tick.d_real / n},
+          {"d_fake", tick.d_fake / n},
+          {"grad_norm_d", tick.gnorm_d / n},
+          {"grad_norm_g", tick.gnorm_g / n},
+          {"lr_g", cfg.optim.lr_g * run.progress.lr_scale},
+          {"lr_d", cfg.optim.lr_d * run.progress.lr_scale},
+          {"ema_beta", beta},
+          {"sec_per_kimg", imgs > 0 ? secs / (imgs / 1000.0) : 0.0},
+          {"img_per_s", secs > 0 ? imgs / secs : 0.0},
+          {"data_wait_share", secs > 0 ? wait / secs : 0.0},
+          {"peak_rss_mb", peak_rss_mb()},
+          {"timestamp", double(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count()) /
+                            1000.0}};
+      if (run.device.is_cuda()) {
+        j["peak_gpu_mb"] = nullptr;  // filled where the CUDA allocator is queryable
+      }
+      append_line(stats_path, j.dump());
+      char line[256];
+      std::snprintf(line, sizeof(line),
+                    "step %lld  kimg %.2f  %.0f img/s  ETA %s  loss_d %.4f  loss_g %.4f  "
+                    "D(real) %.3f  D(fake) %.3f",
+                    (long long)run.progress.step, kimg_of(run.progress.nimg), j["img_per_s"].get<double>(),
+                    format_duration(remaining).c_str(), tick.loss_d / n, tick.loss_g / n,
+                    tick.d_real / n, tick.d_fake / n);
+      if (tty) {
+        std::fprintf(stderr, "\r\033[K%s", line);
+        std::fflush(stderr);
+        spdlog::debug("{}", line);
+      } else {
+        spdlog::info("{}", line);
+      }
+      tick.clear();
+      tick_start = clock::now();
+      tick_start_nimg = run.progress.nimg;
+      tick_wait_start = run.loader->wait_seconds();
+    }
+    if (run.progress.nimg >= next_sample || finished) {
+      next_sample = next_boundary(run.progress.nimg, cfg.train.sample_kimg);
+      char name[64];
+      std::snprintf(name, sizeof(name), "fakes%06lld.png",
+                    (long long)(run.progress.nimg / 1000));
+      save_fakes(run, name);
+    }
+    const bool metric_due = run.progress.nimg >= next_metric;
+    if (run.progress.nimg >= next_snapshot || finished || stop || metric_due) {
+      if (tty) std::fputc('\n', stderr);
+      next_snapshot = next_boundary(run.progress.nimg, cfg.train.snapshot_kimg);
+      const std::string ckpt = run.write_checkpoint();
+      if (metric_due || (finished && !cfg.metrics.names.empty())) {
+        next_metric = next_boundary(run.progress.nimg, cfg.metrics.every_kimg);
+        run_evaluation(ckpt);
+      }
+    }
+    if (stop) {
+      spdlog::warn("stopped by signal {} at step {}; checkpoint {}", int(g_stop_signal),
+                   run.progress.step, run.last_checkpoint);
+      break;
+    }
+  }
+  if (tty) std::fputc('\n', stderr);
+  if (run.last_checkpoint.empty()) run.write_checkpoint();
+
+  TrainResult result;
+  result.run_dir = run.dir;
+  result.last_checkpoint = run.last_checkpoint;
+  result.step = run.progress.step;
+  result.nimg = run.progress.nimg;
+  result.interrupted = g_stop_signal != 0;
+  return result;
+}
+
+}  // namespace gan

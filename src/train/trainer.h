@@ -1,0 +1,41 @@
+// The adversarial training loop behind `gan train`.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "src/core/config.h"
+
+namespace gan {
+
+struct TrainRunOptions {
+  std::string outdir = "runs";
+  std::string desc;            // appended to the run folder name
+  std::string resume_from;     // a checkpoint file; empty = fresh run
+  bool handle_signals = true;  // SIGINT/SIGTERM: finish the step, checkpoint, exit 0
+};
+
+struct TrainResult {
+  std::string run_dir;
+  std::string last_checkpoint;
+  int64_t step = 0;
+  int64_t nimg = 0;
+  bool interrupted = false;  // stopped by SIGINT/SIGTERM (a checkpoint was written)
+};
+
+// Runs (or continues) a training run. The run folder holds config.yaml, log.txt, stats.jsonl,
+// reals.png, fakes_init.png, fakes<kimg>.png and checkpoints/. When resuming, `cfg` must be the
+// config stored in the checkpoint (with any overrides) and the run continues in the
+// checkpoint's run folder. Throws on failure (NaN under on_nan: stop, I/O errors, bad data);
+// every checkpoint written before the failure stays intact.
+TrainResult train(const Config& cfg, const TrainRunOptions& options);
+
+// Hook for in-training evaluation: called with the run folder, the checkpoint just written,
+// kimg and step; returns metric name -> value. Set by the CLI when metrics are configured, so
+// the trainer does not depend on the metrics library's detectors.
+using TrainEvalHook = std::function<std::map<std::string, double>(
+    const std::string& run_dir, const std::string& checkpoint, double kimg, int64_t step)>;
+void set_train_eval_hook(TrainEvalHook hook);
+
+}  // namespace gan
