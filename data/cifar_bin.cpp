@@ -39,7 +39,8 @@ class CifarBin : public Dataset {
   explicit CifarBin(const DataConfig& cfg) : path_(cfg.path) {
     std::error_code ec;
     if (!fs::exists(cfg.path, ec)) {
-      throw DataError("data.path not found: " + cfg.path + " (cifar_bin wants CIFAR binary batches)");
+      throw DataError("data.path not found: " + cfg.path +
+                      " (cifar_bin wants CIFAR binary batches)");
     }
     std::vector<std::string> files;
     fs::path dir;

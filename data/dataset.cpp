@@ -2,7 +2,9 @@
 
 namespace gan {
 
-std::vector<std::string> Dataset::class_names() const { return {}; }
+std::vector<std::string> Dataset::class_names() const {
+  return {};
+}
 
 std::string Dataset::source(size_t index) const {
   return describe() + " #" + std::to_string(index);

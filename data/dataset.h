@@ -23,7 +23,7 @@ class Dataset {
   virtual size_t size() const = 0;
   // Thread-safe. Throws DataError naming the file on unreadable or corrupt input.
   virtual Sample get(size_t index) const = 0;
-  virtual int num_classes() const = 0;  // 0 = unlabelled
+  virtual int num_classes() const = 0;                   // 0 = unlabelled
   virtual std::vector<std::string> class_names() const;  // may be empty
   // Where sample `index` comes from, for error and skip messages ("dir/a.png", "file.bin#12").
   virtual std::string source(size_t index) const;

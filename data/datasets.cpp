@@ -1,10 +1,12 @@
 #include "data/datasets.h"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 
 #include <nlohmann/json.hpp>
 
+#include "data/loader.h"
 #include "src/core/errors.h"
 #include "src/core/registry.h"
 
@@ -27,30 +29,41 @@ const Registry<DatasetFactory>& registry() {
   return r;
 }
 
-// The first `limit` samples of another dataset (data.max_images).
+// A fixed subset of `limit` samples of another dataset (data.max_images): spread over the
+// whole dataset by a shuffle with a constant seed, then sorted, so that class folders (stored
+// in label order) are all represented and every run picks the same samples.
 class Limited : public Dataset {
  public:
-  Limited(std::shared_ptr<Dataset> base, size_t limit) : base_(std::move(base)), limit_(limit) {}
+  Limited(std::shared_ptr<Dataset> base, size_t limit) : base_(std::move(base)), limit_(limit) {
+    std::vector<int64_t> perm =
+        epoch_permutation(int64_t(base_->size()), 0x6d61785f696d67ULL, 0, true);
+    perm.resize(limit_);
+    std::sort(perm.begin(), perm.end());
+    indices_.assign(perm.begin(), perm.end());
+  }
   size_t size() const override { return limit_; }
   Sample get(size_t index) const override {
     if (index >= limit_) throw std::out_of_range("dataset index out of range");
-    return base_->get(index);
+    return base_->get(size_t(indices_[index]));
   }
   int num_classes() const override { return base_->num_classes(); }
   std::vector<std::string> class_names() const override { return base_->class_names(); }
-  std::string source(size_t index) const override { return base_->source(index); }
+  std::string source(size_t index) const override { return base_->source(size_t(indices_[index])); }
   std::string describe() const override {
-    return base_->describe() + " (first " + std::to_string(limit_) + " by data.max_images)";
+    return base_->describe() + " (subset of " + std::to_string(limit_) + " by data.max_images)";
   }
 
  private:
   std::shared_ptr<Dataset> base_;
   size_t limit_;
+  std::vector<int64_t> indices_;
 };
 
 }  // namespace
 
-std::vector<std::string> dataset_types() { return registry().names(); }
+std::vector<std::string> dataset_types() {
+  return registry().names();
+}
 
 std::shared_ptr<Dataset> make_dataset(const DataConfig& cfg) {
   const auto& factory = registry().get(cfg.type);

@@ -37,7 +37,8 @@ class ImageFolder : public Dataset {
     if (!fs::is_directory(cfg.path, ec)) {
       throw DataError("data.path is not a folder: " + cfg.path + " (image_folder wants a folder)");
     }
-    for (auto it = fs::recursive_directory_iterator(cfg.path, fs::directory_options::follow_directory_symlink);
+    for (auto it = fs::recursive_directory_iterator(
+             cfg.path, fs::directory_options::follow_directory_symlink);
          it != fs::recursive_directory_iterator(); ++it) {
       if (it->is_regular_file(ec) && is_image(it->path())) {
         files_.push_back(fs::relative(it->path(), cfg.path).generic_string());
@@ -67,7 +68,8 @@ class ImageFolder : public Dataset {
     } else if (mode == "json") {
       labels_from_json(json_path);
     } else if (mode != "none") {
-      throw ConfigError("data.labels: unknown value '" + mode + "' (known: auto, folders, json, none)");
+      throw ConfigError("data.labels: unknown value '" + mode +
+                        "' (known: auto, folders, json, none)");
     }
   }
 
@@ -79,20 +81,33 @@ class ImageFolder : public Dataset {
     std::vector<uint8_t> bytes = data_detail::read_file_bytes_raw(path);
     cv::Mat raw;
     try {
-      raw = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+      // Not IMREAD_UNCHANGED: that would ignore the EXIF orientation of camera JPEGs.
+      raw = cv::imdecode(bytes, cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH);
     } catch (const cv::Exception& e) {
       throw DataError("corrupt image " + path + ": " + e.what());
     }
     if (raw.empty()) throw DataError("corrupt or unreadable image: " + path);
-    if (raw.depth() == CV_16U) raw.convertTo(raw, CV_8U, 1.0 / 257.0);
-    else if (raw.depth() != CV_8U) throw DataError("unsupported pixel depth in image: " + path);
+    if (raw.depth() == CV_16U)
+      raw.convertTo(raw, CV_8U, 1.0 / 257.0);
+    else if (raw.depth() != CV_8U)
+      throw DataError("unsupported pixel depth in image: " + path);
     Sample s;
     switch (raw.channels()) {
-      case 1: s.image = raw; break;
-      case 3: cv::cvtColor(raw, s.image, cv::COLOR_BGR2RGB); break;
-      case 4: cv::cvtColor(raw, s.image, cv::COLOR_BGRA2RGB); break;  // alpha dropped
+      case 1:
+        s.image = raw;
+        break;
+      case 2:
+        cv::extractChannel(raw, s.image, 0);
+        break;  // gray + alpha
+      case 3:
+        cv::cvtColor(raw, s.image, cv::COLOR_BGR2RGB);
+        break;
+      case 4:
+        cv::cvtColor(raw, s.image, cv::COLOR_BGRA2RGB);
+        break;  // alpha dropped
       default:
-        throw DataError("unsupported channel count " + std::to_string(raw.channels()) + " in " + path);
+        throw DataError("unsupported channel count " + std::to_string(raw.channels()) + " in " +
+                        path);
     }
     s.label = labels_.empty() ? -1 : labels_[index];
     return s;
@@ -100,7 +115,9 @@ class ImageFolder : public Dataset {
 
   int num_classes() const override { return int(names_.size()); }
   std::vector<std::string> class_names() const override { return names_; }
-  std::string source(size_t index) const override { return (fs::path(root_) / files_[index]).string(); }
+  std::string source(size_t index) const override {
+    return (fs::path(root_) / files_[index]).string();
+  }
   std::string describe() const override {
     return "image_folder " + root_ + ": " + std::to_string(size()) + " images, " +
            (names_.empty() ? std::string("unlabelled")
@@ -138,12 +155,14 @@ class ImageFolder : public Dataset {
     if (!j.contains("labels") || j["labels"].is_null()) {
       return;  // dataset_tool writes "labels": null for unlabelled datasets
     }
-    if (!j["labels"].is_array()) throw DataError(json_path + ": \"labels\" must be a list of [path, label]");
+    if (!j["labels"].is_array())
+      throw DataError(json_path + ": \"labels\" must be a list of [path, label]");
     std::map<std::string, int64_t> by_path;
     for (const auto& entry : j["labels"]) {
       if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() ||
           !entry[1].is_number_integer() || entry[1].get<int64_t>() < 0) {
-        throw DataError(json_path + ": each label must be [\"relative/path\", non-negative int], got " +
+        throw DataError(json_path +
+                        ": each label must be [\"relative/path\", non-negative int], got " +
                         entry.dump());
       }
       std::string p = entry[0].get<std::string>();

@@ -3,8 +3,8 @@
 #include <chrono>
 #include <random>
 
-#include <opencv2/core.hpp>
 #include <spdlog/spdlog.h>
+#include <opencv2/core.hpp>
 
 #include "src/core/errors.h"
 
@@ -16,7 +16,8 @@ uint64_t below(std::mt19937_64& rng, uint64_t n) {
   if (n <= 1) return 0;
   const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   uint64_t v;
-  do v = rng(); while (v >= limit);
+  do v = rng();
+  while (v >= limit);
   return v % n;
 }
 
@@ -81,9 +82,13 @@ Loader::Loader(std::shared_ptr<Dataset> dataset, TransformOptions transform, Loa
   if (!dataset_) throw std::invalid_argument("Loader: null dataset");
   check_transform_options(transform_);
   const auto& o = options_;
-  if (o.batch_size() < 1) throw ConfigError("train.batch_size must be >= 1 per rank, got " + std::to_string(o.batch_size()));
-  if (o.workers() < 0) throw ConfigError("data.workers must be >= 0, got " + std::to_string(o.workers()));
-  if (o.prefetch() < 1) throw ConfigError("data.prefetch must be >= 1, got " + std::to_string(o.prefetch()));
+  if (o.batch_size() < 1)
+    throw ConfigError("train.batch_size must be >= 1 per rank, got " +
+                      std::to_string(o.batch_size()));
+  if (o.workers() < 0)
+    throw ConfigError("data.workers must be >= 0, got " + std::to_string(o.workers()));
+  if (o.prefetch() < 1)
+    throw ConfigError("data.prefetch must be >= 1, got " + std::to_string(o.prefetch()));
   if (o.on_error() != "fail" && o.on_error() != "skip") {
     throw ConfigError("data.on_error: unknown value '" + o.on_error() + "' (known: fail, skip)");
   }
@@ -99,8 +104,8 @@ Loader::Loader(std::shared_ptr<Dataset> dataset, TransformOptions transform, Loa
   if (batches_per_epoch_ == 0) {
     throw DataError("dataset too small: " + std::to_string(shard_size_) + " samples for rank " +
                     std::to_string(r) + " of " + std::to_string(w) + ", fewer than one batch of " +
-                    std::to_string(o.batch_size()) + (o.drop_last() ? " (data.drop_last is on)" : "") +
-                    ": " + dataset_->describe());
+                    std::to_string(o.batch_size()) +
+                    (o.drop_last() ? " (data.drop_last is on)" : "") + ": " + dataset_->describe());
   }
   if (o.cache()) {
     cache_.resize(size_t(n));
@@ -119,7 +124,9 @@ Loader::~Loader() {
   for (auto& t : workers_) t.join();
 }
 
-int64_t Loader::batches_per_epoch() const { return batches_per_epoch_; }
+int64_t Loader::batches_per_epoch() const {
+  return batches_per_epoch_;
+}
 
 int64_t Loader::skipped() const {
   std::lock_guard<std::mutex> lk(bad_mutex_);
@@ -140,8 +147,8 @@ void Loader::seek(LoaderPosition pos) {
   if (pos.epoch < 0 || pos.batch < 0 || pos.batch >= batches_per_epoch_) {
     throw DataError("loader position (epoch " + std::to_string(pos.epoch) + ", batch " +
                     std::to_string(pos.batch) + ") is outside this dataset's " +
-                    std::to_string(batches_per_epoch_) + " batches per epoch: " +
-                    dataset_->describe());
+                    std::to_string(batches_per_epoch_) +
+                    " batches per epoch: " + dataset_->describe());
   }
   {
     std::lock_guard<std::mutex> lk(mutex_);
@@ -185,9 +192,8 @@ void Loader::worker_loop() {
     uint64_t gen;
     {
       std::unique_lock<std::mutex> lk(mutex_);
-      cv_work_.wait(lk, [&] {
-        return stop_ || next_assign_ < next_return_ + int64_t(options_.prefetch());
-      });
+      cv_work_.wait(
+          lk, [&] { return stop_ || next_assign_ < next_return_ + int64_t(options_.prefetch()); });
       if (stop_) return;
       seq = next_assign_++;
       gen = generation_;
@@ -212,8 +218,10 @@ std::shared_ptr<const Loader::EpochOrder> Loader::epoch_order(int64_t epoch) {
   auto it = orders_.find(epoch);
   if (it != orders_.end()) return it->second;
   auto order = std::make_shared<EpochOrder>();
-  order->perm = epoch_permutation(int64_t(dataset_->size()), options_.seed(), epoch, options_.shuffle());
-  order->shard = shard_of(order->perm, options_.rank(), options_.world_size(), options_.drop_last());
+  order->perm =
+      epoch_permutation(int64_t(dataset_->size()), options_.seed(), epoch, options_.shuffle());
+  order->shard =
+      shard_of(order->perm, options_.rank(), options_.world_size(), options_.drop_last());
   orders_[epoch] = order;
   while (orders_.size() > 3) orders_.erase(orders_.begin());  // prefetch spans at most two epochs
   return order;
@@ -240,7 +248,8 @@ Sample Loader::decode(int64_t index) {
   return s;
 }
 
-Sample Loader::load_sample(const std::vector<int64_t>& perm, int64_t perm_pos, int64_t& used_index) {
+Sample Loader::load_sample(const std::vector<int64_t>& perm, int64_t perm_pos,
+                           int64_t& used_index) {
   const int64_t n = int64_t(perm.size());
   for (int64_t k = 0; k < n; ++k) {
     const int64_t index = perm[size_t((perm_pos + k) % n)];
@@ -263,7 +272,8 @@ Sample Loader::load_sample(const std::vector<int64_t>& perm, int64_t perm_pos, i
         const std::string src = dataset_->source(size_t(index));
         const std::string what = e.what();
         // Readers name the file already; add it only when the message lacks it.
-        spdlog::warn("data.on_error=skip: skipping {}", what.find(src) != std::string::npos ? what : src + ": " + what);
+        spdlog::warn("data.on_error=skip: skipping {}",
+                     what.find(src) != std::string::npos ? what : src + ": " + what);
       }
     }
   }

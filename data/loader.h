@@ -30,7 +30,7 @@ struct LoaderOptions {
   TORCH_ARG(int, prefetch) = 4;     // batches decoded ahead of the consumer
   TORCH_ARG(bool, shuffle) = true;
   TORCH_ARG(bool, drop_last) = true;
-  TORCH_ARG(bool, cache) = false;          // keep decoded uint8 images in memory
+  TORCH_ARG(bool, cache) = false;             // keep decoded uint8 images in memory
   TORCH_ARG(std::string, on_error) = "fail";  // fail | skip
   TORCH_ARG(uint64_t, seed) = 0;
   TORCH_ARG(int, rank) = 0;
@@ -45,7 +45,7 @@ struct Batch {
   torch::Tensor images;  // float [B, C, H, W] in [-1, 1]
   torch::Tensor labels;  // int64 [B], -1 when unlabelled
   int64_t epoch = 0;
-  int64_t index = 0;     // batch index within the epoch
+  int64_t index = 0;  // batch index within the epoch
 };
 
 struct LoaderPosition {

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include <opencv2/core.hpp>
 #include <spdlog/spdlog.h>
+#include <opencv2/core.hpp>
 
 #include "data/datasets.h"
 #include "data/file_util.h"
@@ -45,8 +45,9 @@ std::vector<uint8_t> parse_idx(const std::string& path, int ndim, std::vector<ui
     total *= dims.back();
   }
   if (bytes.size() - header < total) {
-    throw DataError("truncated idx file: " + path + " holds " + std::to_string(bytes.size() - header) +
-                    " payload bytes, its header promises " + std::to_string(total));
+    throw DataError("truncated idx file: " + path + " holds " +
+                    std::to_string(bytes.size() - header) + " payload bytes, its header promises " +
+                    std::to_string(total));
   }
   return std::vector<uint8_t>(bytes.begin() + long(header), bytes.begin() + long(header + total));
 }
@@ -60,8 +61,8 @@ std::string find_variant(const fs::path& dir, const std::string& stem) {
   return "";
 }
 
-const std::vector<std::string> kFashionNames = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                "Coat",        "Sandal",  "Shirt",    "Sneaker",
+const std::vector<std::string> kFashionNames = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                                 "Bag",         "Ankle boot"};
 
 class MnistIdx : public Dataset {
@@ -69,7 +70,8 @@ class MnistIdx : public Dataset {
   explicit MnistIdx(const DataConfig& cfg) {
     std::error_code ec;
     if (!fs::exists(cfg.path, ec)) {
-      throw DataError("data.path not found: " + cfg.path + " (mnist_idx wants a folder of idx files)");
+      throw DataError("data.path not found: " + cfg.path +
+                      " (mnist_idx wants a folder of idx files)");
     }
     if (fs::is_directory(cfg.path, ec)) {
       find_in_dir(cfg.path, cfg.split);
@@ -97,7 +99,8 @@ class MnistIdx : public Dataset {
       labels_ = parse_idx(labels_path_, 1, ldims);
       if (ldims[0] != count_) {
         throw DataError("label file " + labels_path_ + " has " + std::to_string(ldims[0]) +
-                        " labels but " + images_path_ + " has " + std::to_string(count_) + " images");
+                        " labels but " + images_path_ + " has " + std::to_string(count_) +
+                        " images");
       }
       int max_label = -1;
       for (uint8_t l : labels_) max_label = std::max(max_label, int(l));
@@ -105,8 +108,8 @@ class MnistIdx : public Dataset {
     } else if (cfg.labels != "none") {
       spdlog::warn("mnist_idx: no labels file next to {}; the dataset is unlabelled", images_path_);
     }
-    fashion_ = data_detail::lower(images_path_).find("fashion") != std::string::npos &&
-               num_classes_ <= 10;
+    fashion_ =
+        data_detail::lower(images_path_).find("fashion") != std::string::npos && num_classes_ <= 10;
   }
 
   size_t size() const override { return count_; }
@@ -145,9 +148,12 @@ class MnistIdx : public Dataset {
   void find_in_dir(const std::string& dir, const std::string& split) {
     // Prefixes in the order the common distributions name their files.
     std::vector<std::string> prefixes;
-    if (split == "train") prefixes = {"train"};
-    else if (split == "test") prefixes = {"t10k", "test"};
-    else throw ConfigError("data.split: unknown split '" + split + "' (known: train, test)");
+    if (split == "train")
+      prefixes = {"train"};
+    else if (split == "test")
+      prefixes = {"t10k", "test"};
+    else
+      throw ConfigError("data.split: unknown split '" + split + "' (known: train, test)");
     // EMNIST and friends put a dataset name in front: emnist-letters-train-images-idx3-ubyte.gz
     std::vector<std::string> candidates;
     for (const auto& pre : prefixes) candidates.push_back(pre + "-images-idx3-ubyte");

@@ -20,7 +20,8 @@ namespace {
 class SyntheticShapes : public Dataset {
  public:
   SyntheticShapes(int64_t count, int resolution) : count_(count), res_(resolution) {
-    if (count < 1) throw ConfigError("data.synthetic_count must be >= 1, got " + std::to_string(count));
+    if (count < 1)
+      throw ConfigError("data.synthetic_count must be >= 1, got " + std::to_string(count));
     if (resolution < 4) throw ConfigError("data.resolution must be >= 4 for synthetic_shapes");
   }
 
@@ -30,7 +31,9 @@ class SyntheticShapes : public Dataset {
     if (index >= size()) throw std::out_of_range("synthetic_shapes index out of range");
     std::mt19937_64 rng(mix_seed(0x5ba9e5ULL, index));
     // Uniform doubles from the raw engine: identical on every standard library.
-    auto uni = [&](double lo, double hi) { return lo + (hi - lo) * double(rng() >> 11) * 0x1.0p-53; };
+    auto uni = [&](double lo, double hi) {
+      return lo + (hi - lo) * double(rng() >> 11) * 0x1.0p-53;
+    };
     const int shape = int(index % 4);
     const double s = res_;
     cv::Scalar bg(uni(0, 80), uni(0, 80), uni(0, 80));
@@ -72,7 +75,9 @@ class SyntheticShapes : public Dataset {
 
   int num_classes() const override { return 4; }
   std::vector<std::string> class_names() const override { return synthetic_shape_names(); }
-  std::string source(size_t index) const override { return "synthetic_shapes#" + std::to_string(index); }
+  std::string source(size_t index) const override {
+    return "synthetic_shapes#" + std::to_string(index);
+  }
   std::string describe() const override {
     return "synthetic_shapes: " + std::to_string(count_) + " images " + std::to_string(res_) + "x" +
            std::to_string(res_) + "x3, 4 classes";

@@ -23,7 +23,8 @@ uint64_t below(std::mt19937_64& rng, uint64_t n) {
   if (n <= 1) return 0;
   const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   uint64_t v;
-  do v = rng(); while (v >= limit);
+  do v = rng();
+  while (v >= limit);
   return v % n;
 }
 
@@ -38,9 +39,13 @@ int interpolation(const std::string& name) {
 
 }  // namespace
 
-uint64_t mix_seed(uint64_t a, uint64_t b) { return splitmix64(splitmix64(a) ^ (b + 0x632be59bd9b4e019ULL)); }
+uint64_t mix_seed(uint64_t a, uint64_t b) {
+  return splitmix64(splitmix64(a) ^ (b + 0x632be59bd9b4e019ULL));
+}
 
-std::vector<std::string> resize_filters() { return {"area", "bilinear", "bicubic", "lanczos"}; }
+std::vector<std::string> resize_filters() {
+  return {"area", "bilinear", "bicubic", "lanczos"};
+}
 
 TransformOptions transform_options(const DataConfig& cfg) {
   TransformOptions opt;
@@ -106,13 +111,14 @@ cv::Mat transform_image_u8(const cv::Mat& image, const TransformOptions& opt, ui
       const int side = std::min(img.rows, img.cols);
       const int slack = std::max(img.rows, img.cols) - side;
       const int off = random_crop ? int(r_square % uint64_t(slack + 1)) : slack / 2;
-      img = img.rows > img.cols ? img(cv::Rect(0, off, side, side)) : img(cv::Rect(off, 0, side, side));
+      img = img.rows > img.cols ? img(cv::Rect(0, off, side, side))
+                                : img(cv::Rect(off, 0, side, side));
     } else if (opt.non_square() == "pad") {
       const int side = std::max(img.rows, img.cols);
       const int dy = side - img.rows, dx = side - img.cols;
       cv::Mat padded;
-      cv::copyMakeBorder(img, padded, dy / 2, dy - dy / 2, dx / 2, dx - dx / 2,
-                         cv::BORDER_CONSTANT, cv::Scalar::all(0));
+      cv::copyMakeBorder(img, padded, dy / 2, dy - dy / 2, dx / 2, dx - dx / 2, cv::BORDER_CONSTANT,
+                         cv::Scalar::all(0));
       img = padded;
     }  // "resize": the resize below stretches on purpose
   }
@@ -136,9 +142,12 @@ cv::Mat transform_image_u8(const cv::Mat& image, const TransformOptions& opt, ui
 
   // 5. Flip.
   cv::Mat out;
-  if (flip) cv::flip(img, out, 1);
-  else if (img.u == image.u || !img.isContinuous()) out = img.clone();  // never alias the input
-  else out = img;
+  if (flip)
+    cv::flip(img, out, 1);
+  else if (img.u == image.u || !img.isContinuous())
+    out = img.clone();  // never alias the input
+  else
+    out = img;
   return out;
 }
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include <opencv2/core/mat.hpp>
 #include <torch/arg.h>
 #include <torch/types.h>
+#include <opencv2/core/mat.hpp>
 
 #include "src/core/config.h"
 

@@ -19,7 +19,7 @@ struct ClassifierOptions {
   TORCH_ARG(int64_t, channels);
   TORCH_ARG(int64_t, num_classes);
   TORCH_ARG(int64_t, resolution) = 32;  // inputs are resized to this side
-  TORCH_ARG(int64_t, width) = 32;       // channels of the first stage (x2, x4 later)
+  TORCH_ARG(int64_t, width) = 16;       // channels of the first stage (x2, x4 later)
   TORCH_ARG(int64_t, feature_dim) = 128;
 };
 
@@ -48,7 +48,7 @@ Classifier load_classifier(const std::string& path, double* test_accuracy = null
 using LabelledBatchFn = std::function<std::pair<torch::Tensor, torch::Tensor>()>;
 
 struct ClassifierTrainOptions {
-  TORCH_ARG(int64_t, steps) = 2000;
+  TORCH_ARG(int64_t, steps) = 1500;
   TORCH_ARG(double, lr) = 1e-3;
   TORCH_ARG(double, weight_decay) = 5e-4;
   TORCH_ARG(int64_t, log_every) = 100;

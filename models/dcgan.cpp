@@ -20,8 +20,7 @@ int64_t checked_stages(int64_t resolution) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-DcganGeneratorImpl::DcganGeneratorImpl(const DcganGeneratorOptions& options_)
-    : options(options_) {
+DcganGeneratorImpl::DcganGeneratorImpl(const DcganGeneratorOptions& options_) : options(options_) {
   const int64_t stages = checked_stages(options.resolution());
   const int64_t w = options.width();
   const bool sn = options.spectral_norm();
@@ -31,19 +30,19 @@ DcganGeneratorImpl::DcganGeneratorImpl(const DcganGeneratorOptions& options_)
 
   int64_t ch = w << (stages - 1);
   input_ = register_module(
-      "input", ConvTranspose2dLayer(
-                   ConvTranspose2dLayerOptions(in, ch, 4).bias(false).spectral_norm(sn)));
-  norms_.push_back(register_module(
-      "norm0", Norm2d(Norm2dOptions(ch, options.norm()).num_classes(cbn_classes))));
+      "input",
+      ConvTranspose2dLayer(ConvTranspose2dLayerOptions(in, ch, 4).bias(false).spectral_norm(sn)));
+  norms_.push_back(
+      register_module("norm0", Norm2d(Norm2dOptions(ch, options.norm()).num_classes(cbn_classes))));
   for (int64_t i = 0; i < stages; ++i) {
     const bool last = i == stages - 1;
     const int64_t out = last ? options.channels() : ch / 2;
     ups_.push_back(register_module("up" + std::to_string(i),
                                    UpConv(UpConvOptions(ch, out).spectral_norm(sn))));
     if (!last) {
-      norms_.push_back(register_module(
-          "norm" + std::to_string(i + 1),
-          Norm2d(Norm2dOptions(out, options.norm()).num_classes(cbn_classes))));
+      norms_.push_back(
+          register_module("norm" + std::to_string(i + 1),
+                          Norm2d(Norm2dOptions(out, options.norm()).num_classes(cbn_classes))));
     }
     ch = out;
   }
@@ -83,8 +82,7 @@ DcganDiscriminatorImpl::DcganDiscriminatorImpl(const DcganDiscriminatorOptions& 
         Conv2dLayer(
             Conv2dLayerOptions(ch, out, 4).stride(2).padding(1).bias(false).spectral_norm(sn))));
     if (i > 0 && options.norm() == "batch") {
-      norms_.push_back(
-          register_module("bn" + std::to_string(i), torch::nn::BatchNorm2d(out)));
+      norms_.push_back(register_module("bn" + std::to_string(i), torch::nn::BatchNorm2d(out)));
     }
     ch = out;
   }
@@ -92,8 +90,8 @@ DcganDiscriminatorImpl::DcganDiscriminatorImpl(const DcganDiscriminatorOptions& 
       "output", Conv2dLayer(Conv2dLayerOptions(ch, 1, 4).bias(false).spectral_norm(sn)));
   if (options.num_classes() > 0) {
     embed_ = register_module(
-        "embed", EmbeddingLayer(EmbeddingLayerOptions(options.num_classes(), ch)
-                                    .spectral_norm(sn)));
+        "embed",
+        EmbeddingLayer(EmbeddingLayerOptions(options.num_classes(), ch).spectral_norm(sn)));
   }
 }
 

@@ -60,10 +60,10 @@ class DcganDiscriminatorImpl : public DiscriminatorImpl {
   DcganDiscriminatorOptions options;
 
  private:
-  std::vector<Conv2dLayer> downs_;              // resolution -> 4x4
+  std::vector<Conv2dLayer> downs_;             // resolution -> 4x4
   std::vector<torch::nn::BatchNorm2d> norms_;  // for downs_[1..]; empty when norm is none
-  Conv2dLayer output_{nullptr};                 // 4x4 -> 1
-  EmbeddingLayer embed_{nullptr};               // projection, when conditional
+  Conv2dLayer output_{nullptr};                // 4x4 -> 1
+  EmbeddingLayer embed_{nullptr};              // projection, when conditional
 };
 TORCH_MODULE(DcganDiscriminator);
 

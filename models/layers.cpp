@@ -12,8 +12,12 @@ torch::Tensor normalize_vector(const torch::Tensor& v, double eps) {
 }
 }  // namespace
 
-FlopCounterScope::FlopCounterScope() : prev_(t_flop_counter) { t_flop_counter = this; }
-FlopCounterScope::~FlopCounterScope() { t_flop_counter = prev_; }
+FlopCounterScope::FlopCounterScope() : prev_(t_flop_counter) {
+  t_flop_counter = this;
+}
+FlopCounterScope::~FlopCounterScope() {
+  t_flop_counter = prev_;
+}
 
 void add_flops(double flops) {
   if (t_flop_counter) t_flop_counter->add(flops);
@@ -25,8 +29,9 @@ SpectralNormImpl::SpectralNormImpl(const SpectralNormOptions& options_) : option
 }
 
 void SpectralNormImpl::reset() {
-  TORCH_CHECK(options.rows() > 0, "SpectralNorm: rows must be positive");
+  TORCH_CHECK(options.rows() > 0 && options.cols() > 0, "SpectralNorm: empty weight");
   u = register_buffer("u", normalize_vector(torch::randn({options.rows()}), options.eps()));
+  v = register_buffer("v", normalize_vector(torch::randn({options.cols()}), options.eps()));
 }
 
 namespace {
@@ -38,32 +43,26 @@ torch::Tensor weight_matrix(const torch::Tensor& weight, int64_t dim) {
 
 torch::Tensor SpectralNormImpl::forward(const torch::Tensor& weight) {
   const torch::Tensor w = weight_matrix(weight, options.dim());
-  TORCH_CHECK(w.size(0) == options.rows(), "SpectralNorm: weight has ", w.size(0),
-              " output rows, expected ", options.rows());
-  torch::Tensor v;
-  {
+  TORCH_CHECK(w.size(0) == options.rows() && w.size(1) == options.cols(),
+              "SpectralNorm: weight is ", w.size(0), "x", w.size(1), " as a matrix, expected ",
+              options.rows(), "x", options.cols());
+  if (is_training()) {
     torch::NoGradGuard no_grad;
     const torch::Tensor wd = w.detach();
-    torch::Tensor uu = u;
-    if (is_training()) {
-      for (int i = 0; i < options.power_iterations(); ++i) {
-        v = normalize_vector(torch::mv(wd.t(), uu), options.eps());
-        uu = normalize_vector(torch::mv(wd, v), options.eps());
-      }
-      u.copy_(uu);
+    for (int i = 0; i < options.power_iterations(); ++i) {
+      v.copy_(normalize_vector(torch::mv(wd.t(), u), options.eps()));
+      u.copy_(normalize_vector(torch::mv(wd, v), options.eps()));
     }
-    if (!v.defined()) v = normalize_vector(torch::mv(wd.t(), uu), options.eps());
-    v = v.clone();
   }
-  // u and v are constants here; the gradient of sigma = u^T W v flows to W only (as PyTorch).
-  const torch::Tensor sigma = torch::dot(u.clone(), torch::mv(w, v));
+  // Clones: u and v are constants of this forward (a later in-place update must not disturb
+  // the backward pass); the gradient of sigma = u^T W v flows to W only, as in PyTorch.
+  const torch::Tensor sigma = torch::dot(u.clone(), torch::mv(w, v.clone()));
   return weight / sigma;
 }
 
 torch::Tensor SpectralNormImpl::sigma(const torch::Tensor& weight) const {
   torch::NoGradGuard no_grad;
   const torch::Tensor w = weight_matrix(weight.detach(), options.dim());
-  const torch::Tensor v = normalize_vector(torch::mv(w.t(), u), options.eps());
   return torch::dot(u, torch::mv(w, v));
 }
 
@@ -73,20 +72,24 @@ Conv2dLayerImpl::Conv2dLayerImpl(const Conv2dLayerOptions& options_) : options(o
 }
 
 void Conv2dLayerImpl::reset() {
-  conv = register_module(
-      "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels(),
-                                                         options.out_channels(),
-                                                         options.kernel_size())
-                                    .stride(options.stride())
-                                    .padding(options.padding())
-                                    .bias(options.bias())));
+  conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels(),
+                                                                            options.out_channels(),
+                                                                            options.kernel_size())
+                                                       .stride(options.stride())
+                                                       .padding(options.padding())
+                                                       .bias(options.bias())));
   sn = nullptr;
   if (options.spectral_norm()) {
-    sn = register_module("sn", SpectralNorm(SpectralNormOptions(options.out_channels())));
+    sn = register_module(
+        "sn", SpectralNorm(SpectralNormOptions(
+                  options.out_channels(),
+                  options.in_channels() * options.kernel_size() * options.kernel_size())));
   }
 }
 
-torch::Tensor Conv2dLayerImpl::weight() { return sn ? sn->forward(conv->weight) : conv->weight; }
+torch::Tensor Conv2dLayerImpl::weight() {
+  return sn ? sn->forward(conv->weight) : conv->weight;
+}
 
 torch::Tensor Conv2dLayerImpl::forward(const torch::Tensor& x) {
   torch::Tensor y = torch::conv2d(x, weight(), conv->bias, options.stride(), options.padding());
@@ -103,17 +106,19 @@ ConvTranspose2dLayerImpl::ConvTranspose2dLayerImpl(const ConvTranspose2dLayerOpt
 
 void ConvTranspose2dLayerImpl::reset() {
   deconv = register_module(
-      "deconv",
-      torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(options.in_channels(),
-                                                                   options.out_channels(),
-                                                                   options.kernel_size())
-                                     .stride(options.stride())
-                                     .padding(options.padding())
-                                     .bias(options.bias())));
+      "deconv", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(options.in_channels(),
+                                                                             options.out_channels(),
+                                                                             options.kernel_size())
+                                               .stride(options.stride())
+                                               .padding(options.padding())
+                                               .bias(options.bias())));
   sn = nullptr;
   if (options.spectral_norm()) {
     sn = register_module(
-        "sn", SpectralNorm(SpectralNormOptions(options.out_channels()).dim(1)));
+        "sn", SpectralNorm(SpectralNormOptions(options.out_channels(), options.in_channels() *
+                                                                           options.kernel_size() *
+                                                                           options.kernel_size())
+                               .dim(1)));
   }
 }
 
@@ -122,8 +127,8 @@ torch::Tensor ConvTranspose2dLayerImpl::weight() {
 }
 
 torch::Tensor ConvTranspose2dLayerImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::conv_transpose2d(x, weight(), deconv->bias, options.stride(),
-                                            options.padding());
+  torch::Tensor y =
+      torch::conv_transpose2d(x, weight(), deconv->bias, options.stride(), options.padding());
   // Every input pixel scatters a k x k x out patch.
   const int64_t k = options.kernel_size();
   add_flops(2.0 * static_cast<double>(x.numel()) * options.out_channels() * k * k);
@@ -131,19 +136,23 @@ torch::Tensor ConvTranspose2dLayerImpl::forward(const torch::Tensor& x) {
 }
 
 // ---------------------------------------------------------------------------------------------
-UpConvImpl::UpConvImpl(const UpConvOptions& options_) : options(options_) { reset(); }
+UpConvImpl::UpConvImpl(const UpConvOptions& options_) : options(options_) {
+  reset();
+}
 
 void UpConvImpl::reset() {
   deconv = register_module(
-      "deconv", ConvTranspose2dLayer(ConvTranspose2dLayerOptions(options.in_channels(),
-                                                                 options.out_channels(), 4)
-                                         .stride(2)
-                                         .padding(1)
-                                         .bias(false)
-                                         .spectral_norm(options.spectral_norm())));
+      "deconv", ConvTranspose2dLayer(
+                    ConvTranspose2dLayerOptions(options.in_channels(), options.out_channels(), 4)
+                        .stride(2)
+                        .padding(1)
+                        .bias(false)
+                        .spectral_norm(options.spectral_norm())));
 }
 
-torch::Tensor UpConvImpl::forward(const torch::Tensor& x) { return deconv->forward(x); }
+torch::Tensor UpConvImpl::forward(const torch::Tensor& x) {
+  return deconv->forward(x);
+}
 
 // ---------------------------------------------------------------------------------------------
 LinearLayerImpl::LinearLayerImpl(const LinearLayerOptions& options_) : options(options_) {
@@ -152,16 +161,19 @@ LinearLayerImpl::LinearLayerImpl(const LinearLayerOptions& options_) : options(o
 
 void LinearLayerImpl::reset() {
   linear = register_module(
-      "linear", torch::nn::Linear(torch::nn::LinearOptions(options.in_features(),
-                                                           options.out_features())
-                                      .bias(options.bias())));
+      "linear",
+      torch::nn::Linear(torch::nn::LinearOptions(options.in_features(), options.out_features())
+                            .bias(options.bias())));
   sn = nullptr;
   if (options.spectral_norm()) {
-    sn = register_module("sn", SpectralNorm(SpectralNormOptions(options.out_features())));
+    sn = register_module(
+        "sn", SpectralNorm(SpectralNormOptions(options.out_features(), options.in_features())));
   }
 }
 
-torch::Tensor LinearLayerImpl::weight() { return sn ? sn->forward(linear->weight) : linear->weight; }
+torch::Tensor LinearLayerImpl::weight() {
+  return sn ? sn->forward(linear->weight) : linear->weight;
+}
 
 torch::Tensor LinearLayerImpl::forward(const torch::Tensor& x) {
   add_flops(2.0 * static_cast<double>(x.numel()) * options.out_features());
@@ -169,18 +181,17 @@ torch::Tensor LinearLayerImpl::forward(const torch::Tensor& x) {
 }
 
 // ---------------------------------------------------------------------------------------------
-EmbeddingLayerImpl::EmbeddingLayerImpl(const EmbeddingLayerOptions& options_)
-    : options(options_) {
+EmbeddingLayerImpl::EmbeddingLayerImpl(const EmbeddingLayerOptions& options_) : options(options_) {
   reset();
 }
 
 void EmbeddingLayerImpl::reset() {
-  embed = register_module(
-      "embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(options.num_embeddings(),
-                                                                options.embedding_dim())));
+  embed = register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(
+                                       options.num_embeddings(), options.embedding_dim())));
   sn = nullptr;
   if (options.spectral_norm()) {
-    sn = register_module("sn", SpectralNorm(SpectralNormOptions(options.num_embeddings())));
+    sn = register_module(
+        "sn", SpectralNorm(SpectralNormOptions(options.num_embeddings(), options.embedding_dim())));
   }
 }
 
@@ -204,11 +215,11 @@ ConditionalBatchNorm2dImpl::ConditionalBatchNorm2dImpl(
 }
 
 void ConditionalBatchNorm2dImpl::reset() {
-  bn = register_module("bn", torch::nn::BatchNorm2d(
-                                 torch::nn::BatchNorm2dOptions(options.num_features())
-                                     .affine(false)
-                                     .eps(options.eps())
-                                     .momentum(options.momentum())));
+  bn = register_module("bn",
+                       torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(options.num_features())
+                                                  .affine(false)
+                                                  .eps(options.eps())
+                                                  .momentum(options.momentum())));
   gain = register_parameter("gain", torch::ones({options.num_classes(), options.num_features()}));
   bias = register_parameter("bias", torch::zeros({options.num_classes(), options.num_features()}));
 }
@@ -224,7 +235,9 @@ torch::Tensor ConditionalBatchNorm2dImpl::forward(const torch::Tensor& x,
 }
 
 // ---------------------------------------------------------------------------------------------
-Norm2dImpl::Norm2dImpl(const Norm2dOptions& options_) : options(options_) { reset(); }
+Norm2dImpl::Norm2dImpl(const Norm2dOptions& options_) : options(options_) {
+  reset();
+}
 
 void Norm2dImpl::reset() {
   bn = nullptr;

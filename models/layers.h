@@ -35,11 +35,14 @@ void add_flops(double flops);
 // ---------------------------------------------------------------------------------------------
 // Spectral normalisation (Miyato et al. 2018): W / sigma(W) with sigma estimated by power
 // iteration. `dim` is the output dimension of the weight (0 for conv/linear/embedding, 1 for
-// transposed convolutions); the weight is viewed as [size(dim), -1]. The left singular vector
-// estimate `u` is a registered buffer, so it is saved and loaded with the module state.
+// transposed convolutions); the weight is viewed as a [rows = size(dim), cols] matrix. The
+// singular vector estimates `u` [rows] and `v` [cols] are registered buffers, so they are saved
+// and loaded with the module state; as in torch.nn.utils.spectral_norm, eval mode uses them
+// without iterating, so a loaded or EMA network normalises exactly as at its last training step.
 struct SpectralNormOptions {
-  explicit SpectralNormOptions(int64_t rows) : rows_(rows) {}
+  SpectralNormOptions(int64_t rows, int64_t cols) : rows_(rows), cols_(cols) {}
   TORCH_ARG(int64_t, rows);
+  TORCH_ARG(int64_t, cols);
   TORCH_ARG(int64_t, dim) = 0;
   TORCH_ARG(int, power_iterations) = 1;
   TORCH_ARG(double, eps) = 1e-12;
@@ -49,14 +52,16 @@ class SpectralNormImpl : public torch::nn::Cloneable<SpectralNormImpl> {
  public:
   explicit SpectralNormImpl(const SpectralNormOptions& options);
   void reset() override;
-  // Returns weight / sigma. In training mode it first runs the power iteration and updates u
-  // (without gradient); the gradient flows through weight and sigma, as in PyTorch.
+  // Returns weight / sigma with sigma = u^T W v. In training mode it first runs the power
+  // iteration and updates u and v (without gradient); the gradient flows through weight and
+  // sigma, as in PyTorch.
   torch::Tensor forward(const torch::Tensor& weight);
   // The current estimate of the largest singular value (no update, no gradient).
   torch::Tensor sigma(const torch::Tensor& weight) const;
 
   SpectralNormOptions options;
   torch::Tensor u;
+  torch::Tensor v;
 };
 TORCH_MODULE(SpectralNorm);
 

@@ -64,8 +64,7 @@ const Registry<GeneratorFactory>& generator_registry() {
               .num_classes(classes(cfg, shape))));
     });
     r.add("resnet", [](const ModelConfig& cfg, const NetworkShape& shape) {
-      check_shape("generator", "resnet", shape, resnet_supports(shape.resolution),
-                  "32, 64, 128");
+      check_shape("generator", "resnet", shape, resnet_supports(shape.resolution), "32, 64, 128");
       check_norm("g_norm", cfg.g_norm);
       check_width("g_width", cfg.g_width);
       return std::static_pointer_cast<GeneratorImpl>(std::make_shared<ResnetGeneratorImpl>(
@@ -89,26 +88,24 @@ const Registry<DiscriminatorFactory>& discriminator_registry() {
                   "16, 32, 64, 128, 256");
       check_norm("d_norm", cfg.d_norm);
       check_width("d_width", cfg.d_width);
-      return std::static_pointer_cast<DiscriminatorImpl>(
-          std::make_shared<DcganDiscriminatorImpl>(
-              DcganDiscriminatorOptions(shape.resolution, shape.channels)
-                  .width(cfg.d_width)
-                  .norm(cfg.d_norm)
-                  .spectral_norm(cfg.d_spectral_norm)
-                  .num_classes(classes(cfg, shape))));
+      return std::static_pointer_cast<DiscriminatorImpl>(std::make_shared<DcganDiscriminatorImpl>(
+          DcganDiscriminatorOptions(shape.resolution, shape.channels)
+              .width(cfg.d_width)
+              .norm(cfg.d_norm)
+              .spectral_norm(cfg.d_spectral_norm)
+              .num_classes(classes(cfg, shape))));
     });
     r.add("resnet", [](const ModelConfig& cfg, const NetworkShape& shape) {
       check_shape("discriminator", "resnet", shape, resnet_supports(shape.resolution),
                   "32, 64, 128");
       check_norm("d_norm", cfg.d_norm);
       check_width("d_width", cfg.d_width);
-      return std::static_pointer_cast<DiscriminatorImpl>(
-          std::make_shared<ResnetDiscriminatorImpl>(
-              ResnetDiscriminatorOptions(shape.resolution, shape.channels)
-                  .width(cfg.d_width)
-                  .norm(cfg.d_norm)
-                  .spectral_norm(cfg.d_spectral_norm)
-                  .num_classes(classes(cfg, shape))));
+      return std::static_pointer_cast<DiscriminatorImpl>(std::make_shared<ResnetDiscriminatorImpl>(
+          ResnetDiscriminatorOptions(shape.resolution, shape.channels)
+              .width(cfg.d_width)
+              .norm(cfg.d_norm)
+              .spectral_norm(cfg.d_spectral_norm)
+              .num_classes(classes(cfg, shape))));
     });
     return r;
   }();
@@ -162,9 +159,15 @@ std::shared_ptr<DiscriminatorImpl> make_discriminator(const ModelConfig& cfg,
   return d;
 }
 
-std::vector<std::string> generator_types() { return generator_registry().names(); }
-std::vector<std::string> discriminator_types() { return discriminator_registry().names(); }
-std::vector<std::string> init_schemes() { return {"normal", "orthogonal", "xavier"}; }
+std::vector<std::string> generator_types() {
+  return generator_registry().names();
+}
+std::vector<std::string> discriminator_types() {
+  return discriminator_registry().names();
+}
+std::vector<std::string> init_schemes() {
+  return {"normal", "orthogonal", "xavier"};
+}
 
 void initialize_weights(torch::nn::Module& net, const std::string& scheme) {
   if (scheme != "normal" && scheme != "orthogonal" && scheme != "xavier") {
@@ -209,7 +212,8 @@ double flops_per_image(GeneratorImpl& g, const NetworkShape& shape) {
   EvalScope eval(g);
   torch::NoGradGuard no_grad;
   const torch::Tensor z = torch::zeros({1, g.z_dim()}, torch::TensorOptions().device(device));
-  const torch::Tensor labels = torch::zeros({1}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  const torch::Tensor labels =
+      torch::zeros({1}, torch::TensorOptions().dtype(torch::kLong).device(device));
   (void)shape;
   FlopCounterScope counter;
   g.forward(z, labels);
@@ -222,7 +226,8 @@ double flops_per_image(DiscriminatorImpl& d, const NetworkShape& shape) {
   torch::NoGradGuard no_grad;
   const torch::Tensor x = torch::zeros({1, shape.channels, shape.resolution, shape.resolution},
                                        torch::TensorOptions().device(device));
-  const torch::Tensor labels = torch::zeros({1}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  const torch::Tensor labels =
+      torch::zeros({1}, torch::TensorOptions().dtype(torch::kLong).device(device));
   FlopCounterScope counter;
   d.forward(x, labels);
   return counter.flops();

@@ -13,7 +13,9 @@ torch::Tensor upsample2x(const torch::Tensor& x) {
                                .mode(torch::kNearest));
 }
 
-torch::Tensor downsample2x(const torch::Tensor& x) { return torch::avg_pool2d(x, 2); }
+torch::Tensor downsample2x(const torch::Tensor& x) {
+  return torch::avg_pool2d(x, 2);
+}
 
 // Channel multipliers of the width, per resolution.
 // Generator: channels at 4x4, then the output of each up-block.
@@ -38,7 +40,9 @@ std::vector<DBlockPlan> discriminator_plan(int64_t resolution) {
 
 }  // namespace
 
-bool resnet_supports(int64_t resolution) { return !generator_plan(resolution).empty(); }
+bool resnet_supports(int64_t resolution) {
+  return !generator_plan(resolution).empty();
+}
 
 // ---------------------------------------------------------------------------------------------
 ResGeneratorBlockImpl::ResGeneratorBlockImpl(const ResGeneratorBlockOptions& options_)
@@ -51,14 +55,14 @@ void ResGeneratorBlockImpl::reset() {
   const bool sn = options.spectral_norm();
   norm1 = register_module(
       "norm1", Norm2d(Norm2dOptions(in, options.norm()).num_classes(options.num_classes())));
-  conv1 = register_module(
-      "conv1", Conv2dLayer(Conv2dLayerOptions(in, out, 3).padding(1).spectral_norm(sn)));
+  conv1 = register_module("conv1",
+                          Conv2dLayer(Conv2dLayerOptions(in, out, 3).padding(1).spectral_norm(sn)));
   norm2 = register_module(
       "norm2", Norm2d(Norm2dOptions(out, options.norm()).num_classes(options.num_classes())));
   conv2 = register_module(
       "conv2", Conv2dLayer(Conv2dLayerOptions(out, out, 3).padding(1).spectral_norm(sn)));
-  shortcut = register_module(
-      "shortcut", Conv2dLayer(Conv2dLayerOptions(in, out, 1).spectral_norm(sn)));
+  shortcut =
+      register_module("shortcut", Conv2dLayer(Conv2dLayerOptions(in, out, 1).spectral_norm(sn)));
 }
 
 torch::Tensor ResGeneratorBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& labels) {
@@ -78,14 +82,14 @@ ResDiscriminatorBlockImpl::ResDiscriminatorBlockImpl(const ResDiscriminatorBlock
 void ResDiscriminatorBlockImpl::reset() {
   const int64_t in = options.in_channels(), out = options.out_channels();
   const bool sn = options.spectral_norm();
-  conv1 = register_module(
-      "conv1", Conv2dLayer(Conv2dLayerOptions(in, out, 3).padding(1).spectral_norm(sn)));
+  conv1 = register_module("conv1",
+                          Conv2dLayer(Conv2dLayerOptions(in, out, 3).padding(1).spectral_norm(sn)));
   conv2 = register_module(
       "conv2", Conv2dLayer(Conv2dLayerOptions(out, out, 3).padding(1).spectral_norm(sn)));
   shortcut = nullptr;
   if (in != out || options.downsample() || options.first()) {
-    shortcut = register_module(
-        "shortcut", Conv2dLayer(Conv2dLayerOptions(in, out, 1).spectral_norm(sn)));
+    shortcut =
+        register_module("shortcut", Conv2dLayer(Conv2dLayerOptions(in, out, 1).spectral_norm(sn)));
   }
   bn1 = nullptr;
   bn2 = nullptr;
@@ -93,8 +97,8 @@ void ResDiscriminatorBlockImpl::reset() {
     bn1 = register_module("bn1", torch::nn::BatchNorm2d(options.first() ? out : in));
     if (!options.first()) bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
   } else {
-    TORCH_CHECK(options.norm() == "none", "resnet discriminator: unknown norm '",
-                options.norm(), "' (known: batch, none)");
+    TORCH_CHECK(options.norm() == "none", "resnet discriminator: unknown norm '", options.norm(),
+                "' (known: batch, none)");
   }
 }
 
@@ -126,8 +130,7 @@ torch::Tensor ResDiscriminatorBlockImpl::forward(const torch::Tensor& x) {
 ResnetGeneratorImpl::ResnetGeneratorImpl(const ResnetGeneratorOptions& options_)
     : options(options_) {
   const std::vector<int64_t> plan = generator_plan(options.resolution());
-  TORCH_CHECK(!plan.empty(), "resnet supports resolutions 32, 64, 128; got ",
-              options.resolution());
+  TORCH_CHECK(!plan.empty(), "resnet supports resolutions 32, 64, 128; got ", options.resolution());
   const int64_t w = options.width();
   const bool sn = options.spectral_norm();
   const bool one_hot = options.num_classes() > 0 && options.norm() == "none";
@@ -138,19 +141,18 @@ ResnetGeneratorImpl::ResnetGeneratorImpl(const ResnetGeneratorOptions& options_)
   input_ = register_module(
       "input", LinearLayer(LinearLayerOptions(in, 16 * top_channels_).spectral_norm(sn)));
   for (size_t i = 0; i + 1 < plan.size(); ++i) {
-    blocks_.push_back(register_module(
-        "block" + std::to_string(i),
-        ResGeneratorBlock(ResGeneratorBlockOptions(plan[i] * w, plan[i + 1] * w)
-                              .norm(options.norm())
-                              .num_classes(cbn_classes)
-                              .spectral_norm(sn))));
+    blocks_.push_back(
+        register_module("block" + std::to_string(i),
+                        ResGeneratorBlock(ResGeneratorBlockOptions(plan[i] * w, plan[i + 1] * w)
+                                              .norm(options.norm())
+                                              .num_classes(cbn_classes)
+                                              .spectral_norm(sn))));
   }
   const int64_t last = plan.back() * w;
   norm_ = register_module("norm", Norm2d(Norm2dOptions(last, options.norm())));
   output_ = register_module(
-      "output", Conv2dLayer(Conv2dLayerOptions(last, options.channels(), 3)
-                                .padding(1)
-                                .spectral_norm(sn)));
+      "output",
+      Conv2dLayer(Conv2dLayerOptions(last, options.channels(), 3).padding(1).spectral_norm(sn)));
 }
 
 torch::Tensor ResnetGeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
@@ -173,26 +175,25 @@ torch::Tensor ResnetGeneratorImpl::forward(const torch::Tensor& z, const torch::
 ResnetDiscriminatorImpl::ResnetDiscriminatorImpl(const ResnetDiscriminatorOptions& options_)
     : options(options_) {
   const std::vector<DBlockPlan> plan = discriminator_plan(options.resolution());
-  TORCH_CHECK(!plan.empty(), "resnet supports resolutions 32, 64, 128; got ",
-              options.resolution());
+  TORCH_CHECK(!plan.empty(), "resnet supports resolutions 32, 64, 128; got ", options.resolution());
   int64_t ch = options.channels();
   for (size_t i = 0; i < plan.size(); ++i) {
     const int64_t out = plan[i].mult * options.width();
-    blocks_.push_back(register_module(
-        "block" + std::to_string(i),
-        ResDiscriminatorBlock(ResDiscriminatorBlockOptions(ch, out)
-                                  .downsample(plan[i].down)
-                                  .first(i == 0)
-                                  .norm(options.norm())
-                                  .spectral_norm(options.spectral_norm()))));
+    blocks_.push_back(
+        register_module("block" + std::to_string(i),
+                        ResDiscriminatorBlock(ResDiscriminatorBlockOptions(ch, out)
+                                                  .downsample(plan[i].down)
+                                                  .first(i == 0)
+                                                  .norm(options.norm())
+                                                  .spectral_norm(options.spectral_norm()))));
     ch = out;
   }
   output_ = register_module(
       "output", LinearLayer(LinearLayerOptions(ch, 1).spectral_norm(options.spectral_norm())));
   if (options.num_classes() > 0) {
-    embed_ = register_module("embed", EmbeddingLayer(EmbeddingLayerOptions(
-                                                         options.num_classes(), ch)
-                                                         .spectral_norm(options.spectral_norm())));
+    embed_ =
+        register_module("embed", EmbeddingLayer(EmbeddingLayerOptions(options.num_classes(), ch)
+                                                    .spectral_norm(options.spectral_norm())));
   }
 }
 

@@ -161,12 +161,34 @@ class FIDInception(nn.Module):
         return F.adaptive_avg_pool2d(x, (1, 1)).flatten(1)
 
 
+class ScriptedWrapper(nn.Module):
+    """NVIDIA's calling convention around the network, for timing the TorchScript detector."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.layers = net
+        self.output = net.fc
+
+    def forward(self, img, return_features: bool = False, use_fp16: bool = False,
+                no_output_bias: bool = False):
+        features = self.layers(img)
+        if return_features:
+            return features
+        if no_output_bias:
+            return F.softmax(F.linear(features, self.output.weight), 1)
+        return F.softmax(self.output(features), 1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--n", type=int, default=2)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--script", action="store_true",
+                    help="also write OUT_DIR/scripted.pt (TorchScript, NVIDIA's signature)")
+    ap.add_argument("--bench", type=int, default=0,
+                    help="time N images through eager and frozen TorchScript and print img/s")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -190,6 +212,19 @@ def main():
     np.save(os.path.join(a.out, "images.npy"), img.numpy())
     np.save(os.path.join(a.out, "features.npy"), feats.numpy())
     np.save(os.path.join(a.out, "probs.npy"), probs.numpy())
+    if a.script:
+        torch.jit.script(ScriptedWrapper(m).eval()).save(os.path.join(a.out, "scripted.pt"))
+    if a.bench:
+        import time
+        x = torch.randint(0, 256, (a.bench, 3, 32, 32), dtype=torch.uint8)
+        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(m.eval())))
+        with torch.no_grad():
+            for name, f in [("python eager (pytorch-fid)", m), ("python frozen+optimized", frozen)]:
+                f(x[:2]); f(x[:2])
+                t = time.time()
+                f(x)
+                print("%s: %.2f img/s (%d threads)" % (name, a.bench / (time.time() - t),
+                                                       torch.get_num_threads()))
     print("features mean %.4f std %.4f" % (feats.mean().item(), feats.std().item()))
 
 

@@ -10,7 +10,9 @@ using gan_test::TempDir;
 namespace {
 
 // Planar record: R plane = (k + p) % 256, G plane = (2k + p) % 256, B plane = (3k + p) % 256.
-uint8_t plane_value(int k, int ch, int p) { return uint8_t(((ch + 1) * k + p) % 256); }
+uint8_t plane_value(int k, int ch, int p) {
+  return uint8_t(((ch + 1) * k + p) % 256);
+}
 
 void append_record(std::vector<uint8_t>& out, std::vector<uint8_t> label_bytes, int k) {
   out.insert(out.end(), label_bytes.begin(), label_bytes.end());
@@ -25,7 +27,8 @@ void check_pixels(const Sample& s, int k) {
   for (int y : {0, 5, 31})
     for (int x : {0, 17, 31}) {
       const auto px = s.image.at<cv::Vec3b>(y, x);
-      for (int ch = 0; ch < 3; ++ch) REQUIRE(px[ch] == plane_value(k, ch, y * 32 + x));  // RGB order
+      for (int ch = 0; ch < 3; ++ch)
+        REQUIRE(px[ch] == plane_value(k, ch, y * 32 + x));  // RGB order
     }
 }
 
@@ -51,7 +54,8 @@ TEST_CASE("cifar_bin reads CIFAR-10 batches", "[data][cifar]") {
   gan_test::write_bytes(d.str("test_batch.bin"), test);
   {
     std::ofstream meta(d.str("batches.meta.txt"));
-    for (const char* n : {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"})
+    for (const char* n :
+         {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"})
       meta << n << "\n";
   }
   auto ds = make_dataset(cifar_config(d.str()));
@@ -95,7 +99,8 @@ TEST_CASE("cifar_bin names the file on bad input", "[data][cifar]") {
     b.resize(b.size() - 100);
     gan_test::write_bytes(d.str("data_batch_1.bin"), b);
     REQUIRE_THROWS_AS(make_dataset(cifar_config(d.str())), DataError);
-    REQUIRE_THROWS_WITH(make_dataset(cifar_config(d.str())), Catch::Contains(d.str("data_batch_1.bin")));
+    REQUIRE_THROWS_WITH(make_dataset(cifar_config(d.str())),
+                        Catch::Contains(d.str("data_batch_1.bin")));
   }
   SECTION("label out of range") {
     std::vector<uint8_t> b;

@@ -26,7 +26,9 @@ std::vector<std::vector<int64_t>> take(Loader& loader, int n) {
   return out;
 }
 
-TransformOptions small() { return TransformOptions().resolution(2).channels(1); }
+TransformOptions small() {
+  return TransformOptions().resolution(2).channels(1);
+}
 
 }  // namespace
 
@@ -71,14 +73,16 @@ TEST_CASE("loader batches follow the seeded order, also with workers", "[data][l
   Loader sync2(ds, small(), opt);
   auto want = take(sync2, 9);
   for (int workers : {1, 3}) {
-    Loader threaded(ds, small(), LoaderOptions(opt).workers(workers).prefetch(2).cache(workers == 3));
+    Loader threaded(ds, small(),
+                    LoaderOptions(opt).workers(workers).prefetch(2).cache(workers == 3));
     REQUIRE(take(threaded, 9) == want);
   }
 }
 
 TEST_CASE("drop_last and the last partial batch", "[data][loader]") {
   auto ds = std::make_shared<gan_test::IndexDataset>(10);
-  Loader keep(ds, small(), LoaderOptions().batch_size(4).drop_last(false).shuffle(false).workers(0));
+  Loader keep(ds, small(),
+              LoaderOptions().batch_size(4).drop_last(false).shuffle(false).workers(0));
   REQUIRE(keep.batches_per_epoch() == 3);
   auto got = take(keep, 4);
   REQUIRE(got[2] == std::vector<int64_t>{8, 9});
@@ -93,7 +97,8 @@ TEST_CASE("resuming at batch k gives exactly the uninterrupted batches", "[data]
   cfg.resolution = 12;
   auto ds = make_dataset(cfg);
   // Random crop and flip make the images depend on (seed, epoch, index) too.
-  TransformOptions t = TransformOptions().resolution(8).channels(3).pad(2).crop("random").hflip(true);
+  TransformOptions t =
+      TransformOptions().resolution(8).channels(3).pad(2).crop("random").hflip(true);
   auto opt = LoaderOptions().batch_size(5).seed(3).workers(2).prefetch(3);
   Loader full(ds, t, opt);
   REQUIRE(full.batches_per_epoch() == 7);
@@ -127,7 +132,14 @@ TEST_CASE("shards cover every sample exactly once across ranks", "[data][loader]
     std::vector<int> seen(23, 0);
     std::vector<int64_t> counts;
     for (int rank = 0; rank < 3; ++rank) {
-      Loader l(ds, small(), LoaderOptions().batch_size(2).seed(9).workers(1).drop_last(drop_last).rank(rank).world_size(3));
+      Loader l(ds, small(),
+               LoaderOptions()
+                   .batch_size(2)
+                   .seed(9)
+                   .workers(1)
+                   .drop_last(drop_last)
+                   .rank(rank)
+                   .world_size(3));
       counts.push_back(l.batches_per_epoch());
       for (int64_t b = 0; b < l.batches_per_epoch(); ++b)
         for (int64_t i : labels_of(l.next())) seen[size_t(i)]++;

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <iterator>
+#include <set>
 
 #include "data/datasets.h"
 #include "src/core/errors.h"
@@ -19,7 +20,8 @@ DataConfig idx_config(const std::string& path, const std::string& split = "train
   return cfg;
 }
 
-void check_fixture(const Dataset& ds, int n, int rows, int cols, const std::vector<uint8_t>& labels) {
+void check_fixture(const Dataset& ds, int n, int rows, int cols,
+                   const std::vector<uint8_t>& labels) {
   REQUIRE(ds.size() == size_t(n));
   for (int i = 0; i < n; ++i) {
     Sample s = ds.get(size_t(i));
@@ -27,7 +29,8 @@ void check_fixture(const Dataset& ds, int n, int rows, int cols, const std::vect
     REQUIRE(s.image.rows == rows);
     REQUIRE(s.image.cols == cols);
     for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < cols; ++c) REQUIRE(s.image.at<uint8_t>(r, c) == gan_test::idx_pixel(i, r, c));
+      for (int c = 0; c < cols; ++c)
+        REQUIRE(s.image.at<uint8_t>(r, c) == gan_test::idx_pixel(i, r, c));
     REQUIRE(s.label == labels[size_t(i)]);
   }
 }
@@ -62,8 +65,10 @@ TEST_CASE("mnist_idx reads plain and gzip idx files with labels", "[data][mnist]
 
   // EMNIST-style names with a dataset prefix.
   TempDir em;
-  gan_test::write_gz(em.str("emnist-letters-train-images-idx3-ubyte.gz"), gan_test::idx3_images(3, 2, 2));
-  gan_test::write_gz(em.str("emnist-letters-train-labels-idx1-ubyte.gz"), gan_test::idx1_labels({1, 2, 3}));
+  gan_test::write_gz(em.str("emnist-letters-train-images-idx3-ubyte.gz"),
+                     gan_test::idx3_images(3, 2, 2));
+  gan_test::write_gz(em.str("emnist-letters-train-labels-idx1-ubyte.gz"),
+                     gan_test::idx1_labels({1, 2, 3}));
   auto e = make_dataset(idx_config(em.str()));
   check_fixture(*e, 3, 2, 2, {1, 2, 3});
 }
@@ -71,7 +76,8 @@ TEST_CASE("mnist_idx reads plain and gzip idx files with labels", "[data][mnist]
 TEST_CASE("mnist_idx labels: none and max_images", "[data][mnist]") {
   TempDir d;
   gan_test::write_bytes(d.str("train-images-idx3-ubyte"), gan_test::idx3_images(6, 2, 2));
-  gan_test::write_bytes(d.str("train-labels-idx1-ubyte"), gan_test::idx1_labels({0, 1, 2, 3, 4, 5}));
+  gan_test::write_bytes(d.str("train-labels-idx1-ubyte"),
+                        gan_test::idx1_labels({0, 1, 2, 3, 4, 5}));
   DataConfig cfg = idx_config(d.str());
   cfg.labels = "none";
   auto ds = make_dataset(cfg);
@@ -80,9 +86,19 @@ TEST_CASE("mnist_idx labels: none and max_images", "[data][mnist]") {
   cfg.labels = "auto";
   cfg.max_images = 4;
   auto lim = make_dataset(cfg);
+  auto again = make_dataset(cfg);
   REQUIRE(lim->size() == 4);
-  REQUIRE(lim->get(3).label == 3);
   REQUIRE_THROWS(lim->get(4));
+  // A fixed subset in dataset order: distinct, increasing, the same every time, pixels intact.
+  std::set<int64_t> picked;
+  for (size_t i = 0; i < 4; ++i) {
+    Sample s = lim->get(i);
+    REQUIRE(s.label == again->get(i).label);
+    if (i > 0) REQUIRE(s.label > lim->get(i - 1).label);
+    REQUIRE(s.image.at<uint8_t>(1, 1) == gan_test::idx_pixel(int(s.label), 1, 1));
+    picked.insert(s.label);
+  }
+  REQUIRE(picked.size() == 4);
 }
 
 TEST_CASE("mnist_idx names the file on bad input", "[data][mnist]") {
@@ -92,22 +108,25 @@ TEST_CASE("mnist_idx names the file on bad input", "[data][mnist]") {
   }
   SECTION("folder without idx files") {
     REQUIRE_THROWS_AS(make_dataset(idx_config(d.str())), DataError);
-    REQUIRE_THROWS_WITH(make_dataset(idx_config(d.str())), Catch::Contains("train-images-idx3-ubyte"));
+    REQUIRE_THROWS_WITH(make_dataset(idx_config(d.str())),
+                        Catch::Contains("train-images-idx3-ubyte"));
   }
   SECTION("wrong magic number") {
     auto bytes = gan_test::idx3_images(2, 2, 2);
     bytes[3] = 0x01;
     gan_test::write_bytes(d.str("train-images-idx3-ubyte"), bytes);
     REQUIRE_THROWS_AS(make_dataset(idx_config(d.str())), DataError);
-    REQUIRE_THROWS_WITH(make_dataset(idx_config(d.str())),
-                        Catch::Contains("magic") && Catch::Contains(d.str("train-images-idx3-ubyte")));
+    REQUIRE_THROWS_WITH(
+        make_dataset(idx_config(d.str())),
+        Catch::Contains("magic") && Catch::Contains(d.str("train-images-idx3-ubyte")));
   }
   SECTION("truncated payload") {
     auto bytes = gan_test::idx3_images(4, 3, 3);
     bytes.resize(bytes.size() - 5);
     gan_test::write_gz(d.str("train-images-idx3-ubyte.gz"), bytes);
-    REQUIRE_THROWS_WITH(make_dataset(idx_config(d.str())),
-                        Catch::Contains("truncated") && Catch::Contains("train-images-idx3-ubyte.gz"));
+    REQUIRE_THROWS_WITH(
+        make_dataset(idx_config(d.str())),
+        Catch::Contains("truncated") && Catch::Contains("train-images-idx3-ubyte.gz"));
   }
   SECTION("truncated gzip stream") {
     TempDir tmp;
@@ -122,7 +141,8 @@ TEST_CASE("mnist_idx names the file on bad input", "[data][mnist]") {
   SECTION("label count differs from image count") {
     gan_test::write_bytes(d.str("train-images-idx3-ubyte"), gan_test::idx3_images(3, 2, 2));
     gan_test::write_bytes(d.str("train-labels-idx1-ubyte"), gan_test::idx1_labels({1, 2}));
-    REQUIRE_THROWS_WITH(make_dataset(idx_config(d.str())), Catch::Contains("train-labels-idx1-ubyte"));
+    REQUIRE_THROWS_WITH(make_dataset(idx_config(d.str())),
+                        Catch::Contains("train-labels-idx1-ubyte"));
   }
   SECTION("unknown split is a config error") {
     REQUIRE_THROWS_AS(make_dataset(idx_config(d.str(), "val")), ConfigError);

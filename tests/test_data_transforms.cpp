@@ -18,15 +18,20 @@ cv::Mat gray(int h, int w, std::vector<int> values) {
 }
 
 // Expected output of a uint8 value: v / 127.5 - 1.
-float f(int v) { return float(v) / 127.5f - 1.0f; }
+float f(int v) {
+  return float(v) / 127.5f - 1.0f;
+}
 
 void require_equal(const torch::Tensor& t, const std::vector<float>& want) {
   auto flat = t.contiguous().view({-1});
   REQUIRE(flat.numel() == int64_t(want.size()));
-  for (size_t i = 0; i < want.size(); ++i) REQUIRE(flat[int64_t(i)].item<float>() == Approx(want[i]).margin(1e-6));
+  for (size_t i = 0; i < want.size(); ++i)
+    REQUIRE(flat[int64_t(i)].item<float>() == Approx(want[i]).margin(1e-6));
 }
 
-TransformOptions opts(int res, int channels) { return TransformOptions().resolution(res).channels(channels); }
+TransformOptions opts(int res, int channels) {
+  return TransformOptions().resolution(res).channels(channels);
+}
 
 }  // namespace
 
@@ -60,7 +65,8 @@ TEST_CASE("area resize averages blocks exactly", "[data][transforms]") {
   require_equal(t, {f(20), f(36), f(84), f(100)});
   // Every filter keeps a constant image constant.
   for (const auto& name : resize_filters()) {
-    torch::Tensor c = transform_image(gray(3, 3, std::vector<int>(9, 140)), opts(7, 1).resize_filter(name), 0);
+    torch::Tensor c =
+        transform_image(gray(3, 3, std::vector<int>(9, 140)), opts(7, 1).resize_filter(name), 0);
     REQUIRE(c.sizes() == torch::IntArrayRef({1, 7, 7}));
     REQUIRE(torch::allclose(c, torch::full_like(c, f(140))));
   }
@@ -70,9 +76,11 @@ TEST_CASE("non-square policy: crop, pad or resize, never a silent stretch", "[da
   const cv::Mat wide = gray(2, 4, {1, 2, 3, 4, 5, 6, 7, 8});
   require_equal(transform_image(wide, opts(2, 1).non_square("crop"), 0), {f(2), f(3), f(6), f(7)});
   require_equal(transform_image(wide, opts(4, 1).non_square("pad"), 0),
-                {f(0), f(0), f(0), f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), f(8), f(0), f(0), f(0), f(0)});
+                {f(0), f(0), f(0), f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), f(8), f(0), f(0),
+                 f(0), f(0)});
   // resize stretches on request: area 2x4 -> 2x2 averages horizontal pairs
-  torch::Tensor r = transform_image(gray(2, 4, {10, 20, 30, 50, 0, 100, 7, 9}), opts(2, 1).non_square("resize"), 0);
+  torch::Tensor r = transform_image(gray(2, 4, {10, 20, 30, 50, 0, 100, 7, 9}),
+                                    opts(2, 1).non_square("resize"), 0);
   require_equal(r, {f(15), f(40), f(50), f(8)});
   // Random crop of a tall image picks one of the row windows; the centre one for crop=center.
   const cv::Mat tall = gray(3, 1, {10, 20, 30});
@@ -96,7 +104,7 @@ TEST_CASE("pad with random crop translates; flip mirrors; both seeded", "[data][
     auto a = t.view({-1});
     outs.insert({a[0].item<float>(), a[1].item<float>(), a[2].item<float>(), a[3].item<float>()});
   }
-  REQUIRE(outs.size() == 9);  // every offset in {0,1,2}^2 occurs
+  REQUIRE(outs.size() == 9);                            // every offset in {0,1,2}^2 occurs
   REQUIRE(outs.count({f(0), f(0), f(0), f(10)}) == 1);  // shifted down-right by one
   REQUIRE(outs.count({f(40), f(0), f(0), f(0)}) == 1);  // shifted up-left by one
 
@@ -128,7 +136,8 @@ TEST_CASE("transform options from config and their checks", "[data][transforms]"
   REQUIRE(o.resize_filter() == "lanczos");
   REQUIRE(o.hflip());
   cfg.resize_filter = "nearest";
-  REQUIRE_THROWS_WITH(transform_options(cfg), Catch::Contains("data.resize_filter") && Catch::Contains("lanczos"));
+  REQUIRE_THROWS_WITH(transform_options(cfg),
+                      Catch::Contains("data.resize_filter") && Catch::Contains("lanczos"));
   cfg.resize_filter = "area";
   cfg.non_square = "stretch";
   REQUIRE_THROWS_AS(transform_options(cfg), ConfigError);

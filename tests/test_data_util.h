@@ -34,7 +34,9 @@ struct TempDir {
     std::error_code ec;
     fs::remove_all(path, ec);
   }
-  std::string str(const std::string& rel = "") const { return rel.empty() ? path.string() : (path / rel).string(); }
+  std::string str(const std::string& rel = "") const {
+    return rel.empty() ? path.string() : (path / rel).string();
+  }
 };
 
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
@@ -54,7 +56,9 @@ inline void put_be32(std::vector<uint8_t>& v, uint32_t x) {
 }
 
 // idx3 of n images rows x cols with pixel (i, r, c) = (i * 31 + r * 7 + c * 3) % 256.
-inline uint8_t idx_pixel(int i, int r, int c) { return uint8_t((i * 31 + r * 7 + c * 3) % 256); }
+inline uint8_t idx_pixel(int i, int r, int c) {
+  return uint8_t((i * 31 + r * 7 + c * 3) % 256);
+}
 
 inline std::vector<uint8_t> idx3_images(int n, int rows, int cols) {
   std::vector<uint8_t> v;

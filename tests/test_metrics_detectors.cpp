@@ -150,24 +150,43 @@ TEST_CASE("classifier trains on a separable toy task and round-trips", "[metrics
   CHECK(out.probs.argmax(1).eq(test.second.slice(0, 0, 10)).sum().item<int64_t>() >= 8);
 }
 
-// Not part of the default run: `tests_metrics "[.bench]"` prints img/s for native Inception.
-TEST_CASE("inception_native throughput", "[.bench]") {
-  const fs::path w = fs::temp_directory_path() / "gan_fid_inception_ref" / "weights.pt";
+// Not part of the default run: `tests_metrics "[.bench]"` prints img/s per detector. Prepare
+// with: /usr/bin/python3 scripts/fid_inception_reference.py /tmp/gan_fid_inception_ref --script
+TEST_CASE("detector throughput", "[.bench]") {
+  const fs::path dir = fs::temp_directory_path() / "gan_fid_inception_ref";
+  const fs::path w = dir / "weights.pt";
   if (!fs::exists(w)) {
     WARN("SKIPPED: run the parity test first to create " << w);
     return;
   }
-  for (bool fused : {false, true}) {
-    gan::FidInception m(gan::FidInceptionOptions().channels_last(fused));
-    gan::load_state_dict(*m, gan::read_state_dict(w.string()), w.string());
-    m->eval();
-    if (fused) m->fuse();
-    torch::Tensor x = torch::randint(0, 256, {16, 3, 32, 32}, torch::kUInt8);
-    torch::InferenceMode g;
-    m->forward(x.slice(0, 0, 2));  // warm-up
+  const int64_t n = 32;
+  torch::Tensor x = torch::randint(0, 256, {n, 3, 32, 32}, torch::kUInt8);
+  auto time_it = [&](const std::string& name, const std::function<torch::Tensor(const torch::Tensor&)>& f) {
+    f(x.slice(0, 0, 2));  // warm-up (graph optimisation, allocations)
+    f(x.slice(0, 0, 2));
     auto t0 = std::chrono::steady_clock::now();
-    m->forward(x);
+    torch::Tensor out = f(x);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    WARN((fused ? "fused+channels_last" : "plain") << ": " << 16 / s << " img/s");
+    WARN(name << ": " << n / s << " img/s (" << torch::get_num_threads() << " threads)");
+    return out;
+  };
+  gan::FidInception plain(gan::FidInceptionOptions().channels_last(false));
+  gan::load_state_dict(*plain, gan::read_state_dict(w.string()), w.string());
+  plain->eval();
+  torch::Tensor a = time_it("inception_native unfused, contiguous", [&](const torch::Tensor& t) {
+    torch::InferenceMode g;
+    return plain->forward(t);
+  });
+  auto det = gan::make_inception_native(w.string(), torch::kCPU);
+  torch::Tensor b = time_it("inception_native (BN folded, channels-last)",
+                            [&](const torch::Tensor& t) { return det->features(t); });
+  WARN("max relative difference " << rel_err(b, a));
+  if (fs::exists(dir / "scripted.pt")) {
+    for (bool opt : {false, true}) {
+      auto ts = gan::make_inception_torchscript((dir / "scripted.pt").string(), torch::kCPU, opt);
+      torch::Tensor c = time_it(std::string("inception_torchscript ") + (opt ? "frozen+optimized" : "as loaded"),
+                                [&](const torch::Tensor& t) { return ts->features(t); });
+      WARN("max relative difference " << rel_err(c, a));
+    }
   }
 }

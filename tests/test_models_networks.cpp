@@ -28,11 +28,12 @@ void check_forward_backward(const gan::ModelConfig& cfg, const gan::NetworkShape
   auto d = gan::make_discriminator(cfg, shape);
   const int64_t n = 3;
   const torch::Tensor z = torch::randn({n, g->z_dim()});
-  const torch::Tensor labels =
-      cfg.conditional ? torch::tensor({0, 1, shape.num_classes - 1}, torch::kLong) : torch::Tensor();
+  const torch::Tensor labels = cfg.conditional
+                                   ? torch::tensor({0, 1, shape.num_classes - 1}, torch::kLong)
+                                   : torch::Tensor();
   const torch::Tensor images = g->forward(z, labels);
-  REQUIRE(images.sizes() == torch::IntArrayRef({n, shape.channels, shape.resolution,
-                                                 shape.resolution}));
+  REQUIRE(images.sizes() ==
+          torch::IntArrayRef({n, shape.channels, shape.resolution, shape.resolution}));
   CHECK(images.abs().max().item<float>() <= 1.0f);
   const torch::Tensor logits = d->forward(images, labels);
   REQUIRE(logits.sizes() == torch::IntArrayRef({n}));
@@ -40,7 +41,8 @@ void check_forward_backward(const gan::ModelConfig& cfg, const gan::NetworkShape
 
   // A non-linear loss so that no gradient is identically zero by symmetry.
   (logits.square().sum() + logits.sum()).backward();
-  for (auto* net : {static_cast<torch::nn::Module*>(g.get()), static_cast<torch::nn::Module*>(d.get())}) {
+  for (auto* net :
+       {static_cast<torch::nn::Module*>(g.get()), static_cast<torch::nn::Module*>(d.get())}) {
     for (const auto& p : net->named_parameters()) {
       INFO(cfg.generator << " " << shape.resolution << " parameter " << p.key());
       REQUIRE(p.value().grad().defined());
@@ -112,8 +114,8 @@ TEST_CASE("DCGAN variants: no norm, spectral norm, one-hot conditioning", "[mode
   check_forward_backward(cfg, gan::NetworkShape{32, 3, 4});
   auto d = gan::make_discriminator(cfg, gan::NetworkShape{32, 3, 4});
   int u_buffers = 0;
-  for (const auto& b : d->named_buffers()) u_buffers += b.key().size() >= 4 &&
-                                                         b.key().substr(b.key().size() - 4) == "sn.u";
+  for (const auto& b : d->named_buffers())
+    u_buffers += b.key().size() >= 4 && b.key().substr(b.key().size() - 4) == "sn.u";
   CHECK(u_buffers == 5);  // 3 down convs, output conv, projection embedding
 }
 
@@ -147,8 +149,8 @@ TEST_CASE("SNGAN CIFAR-size ResNet has the expected channel widths", "[models][r
   // D: optimised block 3->128, a down block 128->128 with shortcut, two plain blocks without,
   // linear 128->1.
   const int64_t conv3 = 128 * 128 * 9 + 128, conv1 = 128 * 128 + 128;
-  const int64_t d_expected = (3 * 128 * 9 + 128) + conv3 + (3 * 128 + 128) + (2 * conv3 + conv1) +
-                             2 * (2 * conv3) + 129;
+  const int64_t d_expected =
+      (3 * 128 * 9 + 128) + conv3 + (3 * 128 + 128) + (2 * conv3 + conv1) + 2 * (2 * conv3) + 129;
   CHECK(gan::count_parameters(*d) == d_expected);
 }
 

@@ -8,7 +8,8 @@ namespace {
 
 double largest_singular_value(const torch::Tensor& w, int64_t dim) {
   torch::Tensor m = dim == 0 ? w : w.transpose(0, dim);
-  const torch::Tensor s = torch::linalg::svdvals(m.reshape({m.size(0), -1}).to(torch::kDouble), c10::nullopt);
+  const torch::Tensor s =
+      torch::linalg::svdvals(m.reshape({m.size(0), -1}).to(torch::kDouble), c10::nullopt);
   return s[0].item<double>();
 }
 
@@ -22,7 +23,7 @@ TEST_CASE("spectral norm drives the largest singular value to 1", "[models][spec
     // A dominant low-rank part gives a clear singular-value gap, so 100 iterations converge.
     const torch::Tensor w =
         torch::randn({6, 4, 3, 3}) + 2.0 * torch::randn({6, 4, 1, 1}) * torch::randn({1, 4, 3, 3});
-    gan::SpectralNorm sn(gan::SpectralNormOptions(w.size(dim)).dim(dim));
+    gan::SpectralNorm sn(gan::SpectralNormOptions(w.size(dim), w.numel() / w.size(dim)).dim(dim));
     for (int i = 0; i < 100; ++i) sn->forward(w);  // power iterations in training mode
     const double sigma = largest_singular_value(w, dim);
     CHECK(sn->sigma(w).item<double>() == Approx(sigma).epsilon(1e-4));
@@ -47,14 +48,15 @@ TEST_CASE("spectral norm updates u only in training mode and saves it", "[models
   CHECK_FALSE(torch::equal(conv->sn->u, u_after_train));
 
   // u is a registered buffer, so it round-trips through the module's serialisation.
-  bool found = false;
-  for (const auto& b : conv->named_buffers()) found = found || b.key() == "sn.u";
-  CHECK(found);
+  int found = 0;
+  for (const auto& b : conv->named_buffers()) found += b.key() == "sn.u" || b.key() == "sn.v";
+  CHECK(found == 2);
   std::stringstream stream;
   torch::save(conv, stream);
   gan::Conv2dLayer loaded(gan::Conv2dLayerOptions(3, 5, 3).padding(1).spectral_norm(true));
   torch::load(loaded, stream);
   CHECK(torch::equal(loaded->sn->u, conv->sn->u));
+  CHECK(torch::equal(loaded->sn->v, conv->sn->v));
   loaded->eval();
   conv->eval();
   CHECK(torch::allclose(loaded->forward(x), conv->forward(x)));
@@ -68,9 +70,9 @@ TEST_CASE("spectral-normalised layers pass gradients to their weights", "[models
       gan::ConvTranspose2dLayerOptions(3, 2, 4).stride(2).padding(1).spectral_norm(true));
   const torch::Tensor y = deconv->forward(conv->forward(torch::randn({2, 2, 5, 5})));
   (y.square().sum() + linear->forward(torch::randn({3, 4})).square().sum()).backward();
-  for (torch::nn::Module* m : {static_cast<torch::nn::Module*>(conv.get()),
-                               static_cast<torch::nn::Module*>(linear.get()),
-                               static_cast<torch::nn::Module*>(deconv.get())}) {
+  for (torch::nn::Module* m :
+       {static_cast<torch::nn::Module*>(conv.get()), static_cast<torch::nn::Module*>(linear.get()),
+        static_cast<torch::nn::Module*>(deconv.get())}) {
     for (const auto& p : m->named_parameters()) {
       INFO(p.key());
       REQUIRE(p.value().grad().defined());

@@ -12,7 +12,8 @@ torch::Tensor shifted(const torch::Tensor& x, int64_t dh, int64_t dw) {
   for (int64_t i = 0; i < h; ++i) {
     for (int64_t j = 0; j < w; ++j) {
       const int64_t si = i + dh, sj = j + dw;
-      if (si >= 0 && si < h && sj >= 0 && sj < w) out.select(1, i).select(1, j) = x.select(1, si).select(1, sj);
+      if (si >= 0 && si < h && sj >= 0 && sj < w)
+        out.select(1, i).select(1, j) = x.select(1, si).select(1, sj);
     }
   }
   return out;

@@ -234,7 +234,8 @@ int run_evaluate(int argc, char** argv) {
       const std::string src = args["real"].as<std::string>();
       if (is_config_file(src)) {
         DataConfig data = load_config(src).data;
-        real = real_features(*det, data, mc.num_real, false, cache ? &*cache : nullptr, batch);
+        real = real_features(*det, data, mc.num_real, false, cache ? &*cache : nullptr, batch,
+                             &real_ips);
         protocol.real_source = describe_real_data(data, real.count());
       } else {
         int64_t n = 0;

@@ -24,10 +24,10 @@ int run_train_classifier(int argc, char** argv) {
   add_config_options(options);
   options.add_options()
       ("o,out", "Output file (default metrics.detector_path, else weights/classifier.pt)", cxxopts::value<std::string>())
-      ("steps", "Training steps", cxxopts::value<int64_t>()->default_value("2000"))
+      ("steps", "Training steps", cxxopts::value<int64_t>()->default_value("1500"))
       ("lr", "Adam learning rate (cosine decay)", cxxopts::value<double>()->default_value("0.001"))
       ("batch", "Batch size (default train.batch_size)", cxxopts::value<int>())
-      ("width", "Channels of the first stage", cxxopts::value<int64_t>()->default_value("32"))
+      ("width", "Channels of the first stage", cxxopts::value<int64_t>()->default_value("16"))
       ("feature-dim", "Feature (penultimate layer) size", cxxopts::value<int64_t>()->default_value("128"))
       ("test-split", "Split used for the reported accuracy", cxxopts::value<std::string>()->default_value("test"));
   auto parsed = parse(options, argc, argv);

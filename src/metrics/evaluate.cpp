@@ -407,7 +407,8 @@ ImageSource folder_image_source(const std::string& dir, int64_t* num_out, int ch
 }
 
 FeatureSet real_features(Detector& det, const DataConfig& cfg, int64_t num, bool want_probs,
-                         const StatsCache* cache, int64_t batch) {
+                         const StatsCache* cache, int64_t batch, double* img_per_s) {
+  if (img_per_s) *img_per_s = 0;
   int64_t n = 0;
   std::string ds_desc;
   ImageSource src = dataset_image_source(cfg, num, &n, &ds_desc);
@@ -424,6 +425,7 @@ FeatureSet real_features(Detector& det, const DataConfig& cfg, int64_t num, bool
   opt.probs = want_probs;
   double ips = 0;
   FeatureSet set = extract_features(det, src, n, opt, nullptr, &ips);
+  if (img_per_s) *img_per_s = ips;
   spdlog::info("real features: {} images with {} at {:.1f} img/s", n, det.name(), ips);
   if (cache) {
     nlohmann::json protocol = {{"dataset", desc},       {"dataset_describe", ds_desc},

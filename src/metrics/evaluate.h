@@ -141,7 +141,9 @@ ImageSource dataset_image_source(const DataConfig& cfg, int64_t num, int64_t* nu
 ImageSource folder_image_source(const std::string& dir, int64_t* num_out, int channels = 0);
 
 // Features of real data, through the cache when `cache` is non-null.
+// `img_per_s` receives the extraction rate (0 on a cache hit).
 FeatureSet real_features(Detector& det, const DataConfig& cfg, int64_t num, bool want_probs,
-                         const StatsCache* cache, int64_t batch = 64);
+                         const StatsCache* cache, int64_t batch = 64,
+                         double* img_per_s = nullptr);
 
 }  // namespace gan

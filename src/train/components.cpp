@@ -31,9 +31,9 @@ void validate_components(const Config& cfg) {
 }
 
 std::string describe_networks(const Config& cfg) {
-  // The class count only matters for conditional models; a placeholder keeps `gan info`
-  // from reading the whole dataset.
-  NetworkShape shape{cfg.data.resolution, cfg.data.channels, cfg.model.conditional ? 10 : 0};
+  // The class count only matters for conditional models, so only they open the dataset.
+  NetworkShape shape{cfg.data.resolution, cfg.data.channels,
+                     cfg.model.conditional ? make_dataset(cfg.data)->num_classes() : 0};
   return network_summary(cfg, shape);
 }
 

@@ -34,9 +34,8 @@ torch::Tensor augment_translation(const torch::Tensor& x, double ratio) {
   const auto lo = long_options(x);
   const torch::Tensor th = torch::randint(-sh, sh + 1, {n, 1, 1}, lo);
   const torch::Tensor tw = torch::randint(-sw, sw + 1, {n, 1, 1}, lo);
-  const auto grid = torch::meshgrid({torch::arange(n, lo), torch::arange(h, lo),
-                                     torch::arange(w, lo)},
-                                    "ij");
+  const auto grid =
+      torch::meshgrid({torch::arange(n, lo), torch::arange(h, lo), torch::arange(w, lo)}, "ij");
   // Index into the zero-padded image; clamping onto the padding ring gives the zero fill.
   const torch::Tensor gh = torch::clamp(grid[1] + th + 1, 0, h + 1);
   const torch::Tensor gw = torch::clamp(grid[2] + tw + 1, 0, w + 1);
@@ -55,9 +54,8 @@ torch::Tensor augment_cutout(const torch::Tensor& x, double ratio) {
   const auto lo = long_options(x);
   const torch::Tensor oh = torch::randint(0, h + (1 - ch % 2), {n, 1, 1}, lo);
   const torch::Tensor ow = torch::randint(0, w + (1 - cw % 2), {n, 1, 1}, lo);
-  const auto grid = torch::meshgrid({torch::arange(n, lo), torch::arange(ch, lo),
-                                     torch::arange(cw, lo)},
-                                    "ij");
+  const auto grid =
+      torch::meshgrid({torch::arange(n, lo), torch::arange(ch, lo), torch::arange(cw, lo)}, "ij");
   const torch::Tensor gh = torch::clamp(grid[1] + oh - ch / 2, 0, h - 1);
   const torch::Tensor gw = torch::clamp(grid[2] + ow - cw / 2, 0, w - 1);
   torch::Tensor mask = torch::ones({n, h, w}, x.options().requires_grad(false));
@@ -65,7 +63,9 @@ torch::Tensor augment_cutout(const torch::Tensor& x, double ratio) {
   return x * mask.unsqueeze(1);
 }
 
-std::vector<std::string> diffaugment_types() { return {"color", "translation", "cutout"}; }
+std::vector<std::string> diffaugment_types() {
+  return {"color", "translation", "cutout"};
+}
 
 void check_diffaugment_policy(const std::vector<std::string>& policy) {
   for (const auto& p : policy) {

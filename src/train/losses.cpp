@@ -22,16 +22,14 @@ const Registry<LossPair>& loss_registry() {
              return torch::softplus(-real).mean() + torch::softplus(fake).mean();
            },
            [](const torch::Tensor& fake) { return torch::softplus(-fake).mean(); }});
-    r.add("hinge",
-          {[](const torch::Tensor& real, const torch::Tensor& fake) {
-             return torch::relu(1.0 - real).mean() + torch::relu(1.0 + fake).mean();
-           },
-           [](const torch::Tensor& fake) { return -fake.mean(); }});
-    r.add("wasserstein",
-          {[](const torch::Tensor& real, const torch::Tensor& fake) {
-             return fake.mean() - real.mean();
-           },
-           [](const torch::Tensor& fake) { return -fake.mean(); }});
+    r.add("hinge", {[](const torch::Tensor& real, const torch::Tensor& fake) {
+                      return torch::relu(1.0 - real).mean() + torch::relu(1.0 + fake).mean();
+                    },
+                    [](const torch::Tensor& fake) { return -fake.mean(); }});
+    r.add("wasserstein", {[](const torch::Tensor& real, const torch::Tensor& fake) {
+                            return fake.mean() - real.mean();
+                          },
+                          [](const torch::Tensor& fake) { return -fake.mean(); }});
     r.add("least_squares",
           {[](const torch::Tensor& real, const torch::Tensor& fake) {
              return 0.5 * (real - 1.0).square().mean() + 0.5 * fake.square().mean();
@@ -51,9 +49,13 @@ torch::Tensor input_gradient(const torch::Tensor& outputs, const torch::Tensor& 
 
 }  // namespace
 
-std::vector<std::string> loss_types() { return loss_registry().names(); }
+std::vector<std::string> loss_types() {
+  return loss_registry().names();
+}
 
-void check_loss_type(const std::string& type) { loss_registry().get(type, "loss.type: "); }
+void check_loss_type(const std::string& type) {
+  loss_registry().get(type, "loss.type: ");
+}
 
 torch::Tensor d_loss(const std::string& type, const torch::Tensor& real_logits,
                      const torch::Tensor& fake_logits) {
@@ -73,8 +75,7 @@ torch::Tensor gradient_penalty_at(DiscriminatorImpl& d, const torch::Tensor& rea
                                   const torch::Tensor& fake, const torch::Tensor& labels,
                                   const torch::Tensor& alpha) {
   const torch::Tensor a = alpha.reshape({-1, 1, 1, 1}).to(real.options());
-  const torch::Tensor x_hat =
-      (a * real.detach() + (1.0 - a) * fake.detach()).requires_grad_(true);
+  const torch::Tensor x_hat = (a * real.detach() + (1.0 - a) * fake.detach()).requires_grad_(true);
   const torch::Tensor out = d.forward(x_hat, labels);
   const torch::Tensor grad = input_gradient(out, x_hat);
   const torch::Tensor norm = grad.reshape({grad.size(0), -1}).norm(2, 1);

@@ -1,0 +1,47 @@
+#include "src/train/snapshot.h"
+
+#include <torch/torch.h>
+
+#include "src/train/checkpoint.h"
+
+namespace gan {
+
+LoadedGenerator load_generator(const std::string& checkpoint, bool use_ema, c10::Device device) {
+  CheckpointInfo info = read_checkpoint_info(checkpoint);
+  LoadedGenerator out;
+  out.cfg = config_from_string(info.config_yaml, checkpoint + " (stored config)");
+  out.shape = {out.cfg.data.resolution, out.cfg.data.channels, int(info.progress.num_classes)};
+  out.g = make_generator(out.cfg.model, out.shape);
+  out.g->to(device);
+  CheckpointParts parts;
+  (use_ema ? parts.g_ema : parts.g) = out.g.get();
+  load_checkpoint(checkpoint, parts, /*restore_rng=*/false, device);
+  out.g->eval();
+  for (auto& p : out.g->parameters()) p.set_requires_grad(false);
+  out.step = info.progress.step;
+  out.kimg = double(info.progress.nimg) / 1000.0;
+  return out;
+}
+
+torch::Tensor latent_for_seed(int64_t seed, int z_dim, double truncation,
+                              const std::string& mode) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(seed));
+  torch::Tensor z = torch::randn({z_dim}, gen, torch::kFloat);
+  if (truncation > 0) {
+    if (mode == "clamp") {
+      z = z.clamp(-truncation, truncation);
+    } else {
+      // Redraw out-of-range entries from the same stream until all are inside; bounded because
+      // each redraw succeeds with probability P(|z| <= t) > 0.
+      for (int round = 0; round < 1000; ++round) {
+        torch::Tensor outside = z.abs() > truncation;
+        if (!outside.any().item<bool>()) break;
+        z = torch::where(outside, torch::randn({z_dim}, gen, torch::kFloat), z);
+      }
+      z = z.clamp(-truncation, truncation);  // only matters for absurdly small thresholds
+    }
+  }
+  return z;
+}
+
+}  // namespace gan
