@@ -3,10 +3,8 @@
 // run that seeks to its saved position sees exactly the batches of an uninterrupted run.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>

@@ -1,6 +1,7 @@
 #include "models/layers.h"
 
 #include <stdexcept>
+#include <vector>
 
 namespace gan {
 
@@ -127,10 +128,19 @@ torch::Tensor ConvTranspose2dLayerImpl::weight() {
 }
 
 torch::Tensor ConvTranspose2dLayerImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y =
-      torch::conv_transpose2d(x, weight(), deconv->bias, options.stride(), options.padding());
-  // Every input pixel scatters a k x k x out patch.
+  torch::Tensor y;
   const int64_t k = options.kernel_size();
+  if (options.matmul_1x1() && x.dim() == 4 && x.size(2) == 1 && x.size(3) == 1 &&
+      options.padding() == 0) {
+    // Much faster than conv_transpose2d here, whose backward is slow on CPU.
+    const torch::Tensor w = weight();
+    y = torch::mm(x.reshape({x.size(0), -1}), w.reshape({w.size(0), -1}))
+            .view({x.size(0), options.out_channels(), k, k});
+    if (deconv->bias.defined()) y = y + deconv->bias.view({1, -1, 1, 1});
+  } else {
+    y = torch::conv_transpose2d(x, weight(), deconv->bias, options.stride(), options.padding());
+  }
+  // Every input pixel scatters a k x k x out patch.
   add_flops(2.0 * static_cast<double>(x.numel()) * options.out_channels() * k * k);
   return y;
 }
@@ -151,7 +161,45 @@ void UpConvImpl::reset() {
 }
 
 torch::Tensor UpConvImpl::forward(const torch::Tensor& x) {
-  return deconv->forward(x);
+  if (!options.phase_conv()) return deconv->forward(x);
+  torch::Tensor y = upconv_phase_forward(x, deconv->weight());
+  // Counted as the transposed convolution it replaces (the same multiply-adds).
+  add_flops(2.0 * static_cast<double>(x.numel()) * options.out_channels() * 16);
+  return y;
+}
+
+torch::Tensor upconv_phase_weight(const torch::Tensor& w) {
+  TORCH_CHECK(w.dim() == 4 && w.size(2) == 4 && w.size(3) == 4,
+              "upconv: expected a [in, out, 4, 4] weight, got ", w.sizes());
+  const int64_t in = w.size(0), out = w.size(1);
+  // Flipped, kernel row 3 - ky = 2 dy + a splits into (dy, a); likewise columns into (dx, b).
+  return w.flip({2, 3})
+      .reshape({in, out, 2, 2, 2, 2})   // [in, out, dy, a, dx, b]
+      .permute({3, 5, 1, 0, 2, 4})      // [a, b, out, in, dy, dx]
+      .reshape({4 * out, in, 2, 2});
+}
+
+torch::Tensor upconv_phase_forward(const torch::Tensor& x, const torch::Tensor& w) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == w.size(0), "upconv: input ", x.sizes(),
+              " does not match weight ", w.sizes());
+  const int64_t n = x.size(0), out = w.size(1), h = x.size(2), wd = x.size(3);
+  // [n, 4 * out, h + 1, w + 1]: position (p, q) of phase (a, b) is output pixel
+  // (2 (p - a) + a, 2 (q - b) + b).
+  const torch::Tensor y =
+      torch::conv2d(x, upconv_phase_weight(w), {}, 1, 1).view({n, 2, 2, out, h + 1, wd + 1});
+  using torch::indexing::Slice;
+  std::vector<torch::Tensor> phases;
+  phases.reserve(4);
+  for (int64_t a = 0; a < 2; ++a) {
+    for (int64_t b = 0; b < 2; ++b) {
+      phases.push_back(y.index({Slice(), a, b, Slice(), Slice(a, a + h), Slice(b, b + wd)}));
+    }
+  }
+  // [n, out, (a, b), h, w] -> [n, out, h, a, w, b] = [n, out, 2h, 2w].
+  return torch::stack(phases, 2)
+      .view({n, out, 2, 2, h, wd})
+      .permute({0, 1, 4, 2, 5, 3})
+      .reshape({n, out, 2 * h, 2 * wd});
 }
 
 // ---------------------------------------------------------------------------------------------

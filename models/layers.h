@@ -106,6 +106,9 @@ struct ConvTranspose2dLayerOptions {
   TORCH_ARG(int64_t, padding) = 0;
   TORCH_ARG(bool, bias) = true;
   TORCH_ARG(bool, spectral_norm) = false;
+  // A 1x1 input (DCGAN's z -> 4x4 layer, padding 0) runs as the equivalent matmul
+  // [N, in] x [in, out * k * k]; false: always conv_transpose2d (the reference).
+  TORCH_ARG(bool, matmul_1x1) = true;
 };
 
 class ConvTranspose2dLayerImpl : public torch::nn::Cloneable<ConvTranspose2dLayerImpl> {
@@ -122,13 +125,16 @@ class ConvTranspose2dLayerImpl : public torch::nn::Cloneable<ConvTranspose2dLaye
 TORCH_MODULE(ConvTranspose2dLayer);
 
 // The DCGAN generator's stride-2 up-sampling layer: ConvTranspose2d(in, out, 4, 2, 1), no bias.
-// Kept as its own module so a faster equivalent (a stride-1 convolution followed by a pixel
-// shuffle with exactly mapped weights) can replace its forward without touching the networks.
+// The parameter keeps the transposed-convolution layout [in, out, 4, 4] (and the module names
+// of ConvTranspose2dLayer), so checkpoints and spectral norm are unchanged; only the arithmetic
+// differs. With phase_conv (the default) forward runs upconv_phase_forward, which is exact and
+// several times faster on CPU than LibTorch's conv_transpose2d (whose backward is very slow).
 struct UpConvOptions {
   UpConvOptions(int64_t in, int64_t out) : in_channels_(in), out_channels_(out) {}
   TORCH_ARG(int64_t, in_channels);
   TORCH_ARG(int64_t, out_channels);
   TORCH_ARG(bool, spectral_norm) = false;
+  TORCH_ARG(bool, phase_conv) = true;  // false: plain conv_transpose2d (the reference)
 };
 
 class UpConvImpl : public torch::nn::Cloneable<UpConvImpl> {
@@ -141,6 +147,16 @@ class UpConvImpl : public torch::nn::Cloneable<UpConvImpl> {
   ConvTranspose2dLayer deconv{nullptr};
 };
 TORCH_MODULE(UpConv);
+
+// conv_transpose2d(x, w, stride 2, padding 1) for a 4x4 kernel w [in, out, 4, 4], computed as
+// one stride-1 2x2 convolution (padding 1) with 4 * out channels, one per output sub-pixel
+// phase (a, b), followed by an interleave. Output pixel (2i + a, 2j + b) only sees input rows
+// i - 1 + a .. i + a and kernel rows ky = 3 - a - 2 dy, so each phase's 2x2 kernel is a
+// permutation of w (upconv_phase_weight; no zeros, no wasted multiply-adds), and phase (a, b)
+// is the conv output shifted by (a, b). Autograd flows through the mapping to w.
+torch::Tensor upconv_phase_forward(const torch::Tensor& x, const torch::Tensor& w);
+// [in, out, 4, 4] -> [4 * out, in, 2, 2], output channel (2a + b) * out + o.
+torch::Tensor upconv_phase_weight(const torch::Tensor& w);
 
 // Linear layer with optional spectral norm.
 struct LinearLayerOptions {

@@ -189,9 +189,10 @@ def main():
                     help="also write OUT_DIR/scripted.pt (TorchScript, NVIDIA's signature)")
     ap.add_argument("--bench", type=int, default=0,
                     help="time N images through eager and frozen TorchScript and print img/s")
+    ap.add_argument("--threads", type=int, default=0, help="0 = all cores")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(a.threads or max(1, os.cpu_count() or 1))
     m = FIDInception()
     with torch.no_grad():
         for mod in m.modules():

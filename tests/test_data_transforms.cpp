@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <torch/torch.h>
@@ -144,4 +146,65 @@ TEST_CASE("transform options from config and their checks", "[data][transforms]"
   cfg.non_square = "crop";
   cfg.channels = 2;
   REQUIRE_THROWS_WITH(transform_options(cfg), Catch::Contains("data.channels"));
+}
+
+namespace {
+
+// Closed-form 1-D interpolation kernels as OpenCV documents them: pixel centres at +0.5,
+// replicated borders; Keys cubic with a = -0.75; Lanczos with 8 taps (a = 4), normalised.
+double keys(double x) {
+  const double a = -0.75;
+  x = std::abs(x);
+  if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  return 0;
+}
+
+double lanczos4(double x) {
+  if (std::abs(x) < 1e-12) return 1;
+  if (std::abs(x) >= 4) return 0;
+  const double px = M_PI * x;
+  return 4 * std::sin(px) * std::sin(px / 4) / (px * px);
+}
+
+std::vector<double> upsample_1d(const std::vector<int>& src, int out, const std::string& filter) {
+  const int n = int(src.size());
+  std::vector<double> res;
+  for (int i = 0; i < out; ++i) {
+    const double s = (i + 0.5) * n / out - 0.5;
+    const int f = int(std::floor(s));
+    const double t = s - f;
+    const int lo = filter == "lanczos" ? -3 : filter == "bicubic" ? -1 : 0;
+    const int hi = filter == "lanczos" ? 4 : filter == "bicubic" ? 2 : 1;
+    double acc = 0, wsum = 0;
+    for (int k = lo; k <= hi; ++k) {
+      const double d = t - k;
+      const double w = filter == "lanczos"   ? lanczos4(d)
+                       : filter == "bicubic" ? keys(d)
+                                             : std::max(0.0, 1 - std::abs(d));
+      acc += w * src[size_t(std::clamp(f + k, 0, n - 1))];
+      wsum += w;
+    }
+    res.push_back(std::clamp(acc / wsum, 0.0, 255.0));
+  }
+  return res;
+}
+
+}  // namespace
+
+TEST_CASE("upsampling filters match their closed-form kernels", "[data][transforms]") {
+  const std::vector<int> row = {0, 100, 40, 250, 10, 180};
+  std::vector<int> pixels;
+  for (int r = 0; r < 6; ++r) pixels.insert(pixels.end(), row.begin(), row.end());
+  const cv::Mat img = gray(6, 6, pixels);  // identical rows: only the horizontal pass matters
+  for (std::string filter : {"bilinear", "bicubic", "lanczos"}) {
+    INFO(filter);
+    torch::Tensor t = transform_image(img, opts(15, 1).resize_filter(filter), 0);
+    const auto want = upsample_1d(row, 15, filter);
+    for (int y : {0, 7, 14})
+      for (int x = 0; x < 15; ++x) {
+        const float v = (t[0][y][x].item<float>() + 1.0f) * 127.5f;
+        REQUIRE(v == Approx(want[size_t(x)]).margin(1.01));  // uint8 rounding, fixed-point weights
+      }
+  }
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "models/classifier.h"
 #include "src/core/config.h"
@@ -159,6 +160,10 @@ TEST_CASE("detector throughput", "[.bench]") {
     WARN("SKIPPED: run the parity test first to create " << w);
     return;
   }
+  // Same threads as Python's default (all cores), as `gan evaluate` sets them.
+  const char* env = std::getenv("GAN_BENCH_THREADS");
+  torch::set_num_threads(env ? std::atoi(env)
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const int64_t n = 32;
   torch::Tensor x = torch::randint(0, 256, {n, 3, 32, 32}, torch::kUInt8);
   auto time_it = [&](const std::string& name, const std::function<torch::Tensor(const torch::Tensor&)>& f) {

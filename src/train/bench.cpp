@@ -1,0 +1,216 @@
+#include "src/train/bench.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "models/layers.h"
+#include "src/train/ema.h"
+#include "src/train/losses.h"
+
+namespace gan {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+void set_requires_grad(torch::nn::Module& m, bool on) {
+  for (auto& p : m.parameters()) p.set_requires_grad(on);
+}
+
+// As the trainer's tick statistics: one read-out per parameter.
+double grad_norm(const std::vector<torch::Tensor>& params) {
+  double sum = 0.0;
+  for (const auto& p : params) {
+    if (p.grad().defined()) sum += p.grad().detach().pow(2).sum().item<double>();
+  }
+  return std::sqrt(sum);
+}
+
+}  // namespace
+
+double train_flops_per_image(double g_flops, double d_flops) {
+  return 4.0 * g_flops + 8.0 * d_flops;
+}
+
+void set_fast_layers(torch::nn::Module& net, bool fast) {
+  for (const auto& m : net.modules()) {
+    if (auto* up = dynamic_cast<UpConvImpl*>(m.get())) up->options.phase_conv(fast);
+    if (auto* ct = dynamic_cast<ConvTranspose2dLayerImpl*>(m.get())) ct->options.matmul_1x1(fast);
+  }
+}
+
+TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& next_reals) {
+  auto g = make_generator(setup.model, setup.shape);
+  auto d = make_discriminator(setup.model, setup.shape);
+  auto g_ema = make_generator(setup.model, setup.shape);
+  set_fast_layers(*g, setup.fast_layers);
+  set_fast_layers(*g_ema, setup.fast_layers);
+  copy_module_state(*g_ema, *g);
+  g_ema->eval();
+  set_requires_grad(*g_ema, false);
+  torch::optim::Adam opt_g(g->parameters(), torch::optim::AdamOptions(setup.optim.lr_g)
+                                                .betas({setup.optim.beta1_g, setup.optim.beta2_g}));
+  torch::optim::Adam opt_d(d->parameters(), torch::optim::AdamOptions(setup.optim.lr_d)
+                                                .betas({setup.optim.beta1_d, setup.optim.beta2_d}));
+  const auto g_params = g->parameters();
+  const auto d_params = d->parameters();
+  const int64_t batch = setup.batch_size;
+  const bool conditional = setup.model.conditional && setup.shape.num_classes > 0;
+  auto labels_of = [&](int64_t n) {
+    return conditional ? torch::randint(setup.shape.num_classes, {n}, torch::kLong)
+                       : torch::Tensor();
+  };
+
+  TrainBenchResult result;
+  result.flops_per_step =
+      train_flops_per_image(flops_per_image(*g, setup.shape), flops_per_image(*d, setup.shape)) *
+      double(batch);
+  int64_t nimg = 0;
+  double sink = 0;  // keeps the read-outs observable, as in the trainer
+  for (int step = 0; step < setup.warmup + setup.steps; ++step) {
+    const bool timed = step >= setup.warmup;
+    StepTimes t;
+    auto t0 = Clock::now();
+    torch::Tensor reals = next_reals();
+    t.data = seconds_since(t0);
+
+    // D step (mirrors src/train/trainer.cpp with n_critic 1, accumulate 1).
+    t0 = Clock::now();
+    set_requires_grad(*d, true);
+    opt_d.zero_grad();
+    const torch::Tensor labels = labels_of(batch);
+    torch::Tensor fake;
+    {
+      torch::NoGradGuard no_grad;
+      fake = g->forward(torch::randn({batch, g->z_dim()}), labels_of(batch));
+    }
+    torch::Tensor real_logits = d->forward(reals, labels);
+    torch::Tensor fake_logits = d->forward(fake, labels);
+    torch::Tensor loss = d_loss(setup.loss, real_logits, fake_logits);
+    loss.backward();
+    sink += loss.item<double>() + real_logits.mean().item<double>() +
+            fake_logits.mean().item<double>() + grad_norm(d_params);
+    t.d_step = seconds_since(t0);
+    t0 = Clock::now();
+    opt_d.step();
+    t.optimizer = seconds_since(t0);
+    nimg += batch;
+
+    // G step.
+    t0 = Clock::now();
+    set_requires_grad(*d, false);
+    opt_g.zero_grad();
+    const torch::Tensor g_labels = labels_of(batch);
+    torch::Tensor logits = d->forward(g->forward(torch::randn({batch, g->z_dim()}), g_labels),
+                                      g_labels);
+    torch::Tensor lg = g_loss(setup.loss, logits);
+    lg.backward();
+    sink += lg.item<double>() + grad_norm(g_params);
+    t.g_step = seconds_since(t0);
+    t0 = Clock::now();
+    opt_g.step();
+    t.optimizer += seconds_since(t0);
+
+    t0 = Clock::now();
+    const double beta = setup.ema_kimg > 0
+                            ? ema_beta(batch, setup.ema_kimg, setup.ema_rampup, nimg)
+                            : 0.0;
+    ema_update(*g_ema, *g, beta);
+    t.ema = seconds_since(t0);
+
+    if (timed) {
+      result.per_step.data += t.data;
+      result.per_step.d_step += t.d_step;
+      result.per_step.g_step += t.g_step;
+      result.per_step.ema += t.ema;
+      result.per_step.optimizer += t.optimizer;
+      ++result.steps;
+    }
+  }
+  TORCH_CHECK(std::isfinite(sink), "bench: non-finite loss");
+  const double n = std::max(1, result.steps);
+  result.per_step.data /= n;
+  result.per_step.d_step /= n;
+  result.per_step.g_step /= n;
+  result.per_step.ema /= n;
+  result.per_step.optimizer /= n;
+  const double step_s = result.per_step.total();
+  result.img_per_s = step_s > 0 ? double(batch) / step_s : 0;
+  result.gflops = step_s > 0 ? result.flops_per_step / step_s / 1e9 : 0;
+  return result;
+}
+
+double bench_generate(GeneratorImpl& g, int64_t batch, int warmup, int iters) {
+  const bool was_training = g.is_training();
+  g.eval();
+  torch::InferenceMode guard;
+  double seconds = 0;
+  for (int i = 0; i < warmup + iters; ++i) {
+    const auto t0 = Clock::now();
+    torch::Tensor images = g.forward(torch::randn({batch, g.z_dim()}), torch::Tensor());
+    TORCH_CHECK(images.size(0) == batch, "bench: generator returned ", images.sizes());
+    if (i >= warmup) seconds += seconds_since(t0);
+  }
+  g.train(was_training);
+  return seconds > 0 ? double(batch) * iters / seconds : 0;
+}
+
+double peak_matmul_gflops(int64_t n, int iters) {
+  torch::InferenceMode guard;
+  const torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
+  torch::Tensor c = torch::mm(a, b);  // warm-up
+  double best = 0;
+  for (int i = 0; i < iters; ++i) {
+    const auto t0 = Clock::now();
+    torch::mm_out(c, a, b);
+    best = std::max(best, 2.0 * double(n) * n * n / seconds_since(t0) / 1e9);
+  }
+  return best;
+}
+
+double peak_conv2d_gflops(int iters) {
+  torch::InferenceMode guard;
+  const torch::Tensor x = torch::randn({64, 128, 16, 16}), w = torch::randn({128, 128, 3, 3});
+  torch::conv2d(x, w, {}, 1, 1);  // warm-up (oneDNN primitive creation)
+  const double flops = 2.0 * 64 * 128 * 16 * 16 * 128 * 9;
+  double best = 0;
+  for (int i = 0; i < iters; ++i) {
+    const auto t0 = Clock::now();
+    torch::Tensor y = torch::conv2d(x, w, {}, 1, 1);
+    best = std::max(best, flops / seconds_since(t0) / 1e9);
+  }
+  return best;
+}
+
+bool reset_peak_rss() {
+  std::ofstream out("/proc/self/clear_refs");
+  if (!out) return false;
+  out << "5";
+  out.flush();
+  return bool(out);
+}
+
+double peak_rss_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      std::istringstream fields(line.substr(6));
+      double kib = 0;
+      fields >> kib;
+      return kib / 1024.0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace gan

@@ -1,0 +1,79 @@
+// Benchmarks behind `gan bench`: a training step that mirrors the trainer's loop (timed per
+// phase), generation and feature extraction throughput, the machine's own matmul/conv2d peak,
+// and per-case peak resident memory.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <torch/types.h>
+
+#include "models/networks.h"
+#include "src/core/config.h"
+
+namespace gan {
+
+// One training configuration to time: n_critic 1, no accumulation, no regularisation or
+// DiffAugment (the reference DCGAN setup and the default config use none of them).
+struct TrainBenchSetup {
+  ModelConfig model;
+  NetworkShape shape;
+  OptimConfig optim;
+  std::string loss = "nonsaturating";
+  int batch_size = 64;
+  double ema_kimg = 10.0;
+  double ema_rampup = 0.05;
+  int warmup = 2;  // untimed steps first (allocator, oneDNN primitive caches)
+  int steps = 5;
+  // false: the generator's transposed convolutions run as plain conv_transpose2d (the
+  // reference formulation), to compare against the fast paths in one run.
+  bool fast_layers = true;
+};
+
+// Seconds per step of each phase. d_step and g_step are forward + backward (including the
+// no-grad G forward of the D step and the trainer's loss/gradient-norm read-outs); optimizer is
+// both Adam steps.
+struct StepTimes {
+  double data = 0, d_step = 0, g_step = 0, ema = 0, optimizer = 0;
+  double total() const { return data + d_step + g_step + ema + optimizer; }
+};
+
+struct TrainBenchResult {
+  int steps = 0;
+  double img_per_s = 0;
+  StepTimes per_step;
+  double flops_per_step = 0;  // see train_flops_per_image
+  double gflops = 0;          // achieved: flops_per_step / time per step
+};
+
+// Real images [batch, C, H, W] in [-1, 1] for the next step.
+using RealBatchFn = std::function<torch::Tensor()>;
+
+TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& next_reals);
+
+// FLOPs of one training step per image, from the layer shapes (flops_per_image): the D step
+// runs G forward (no grad), D forward on reals and fakes and their backward (input and weight
+// gradients, 2x forward); the G step runs G forward, D forward, D backward for the input
+// gradient only (1x) and G backward (2x). Total 4 F_G + 8 F_D.
+double train_flops_per_image(double g_flops, double d_flops);
+
+// Switches every UpConv and ConvTranspose2dLayer of `net` to its reference (conv_transpose2d)
+// formulation, or back.
+void set_fast_layers(torch::nn::Module& net, bool fast);
+
+// Generation throughput of G in eval mode under inference mode, batches of `batch`.
+double bench_generate(GeneratorImpl& g, int64_t batch, int warmup, int iters);
+
+// Best achieved GFLOP/s of an n x n x n float matmul and of a 3x3 conv2d (batch 64, 128 -> 128
+// channels, 16x16), forward only, over `iters` runs each: the machine's peak for context.
+double peak_matmul_gflops(int64_t n, int iters);
+double peak_conv2d_gflops(int iters);
+
+// Resets the kernel's peak-RSS mark of this process (writes 5 to /proc/self/clear_refs);
+// false when the kernel refuses, in which case peak_rss_mb stays the process-wide peak.
+bool reset_peak_rss();
+// VmHWM of this process in MiB.
+double peak_rss_mb();
+
+}  // namespace gan
