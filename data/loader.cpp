@@ -1,6 +1,7 @@
 #include "data/loader.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -223,7 +224,15 @@ std::shared_ptr<const Loader::EpochOrder> Loader::epoch_order(int64_t epoch) {
   order->shard =
       shard_of(order->perm, options_.rank(), options_.world_size(), options_.drop_last());
   orders_[epoch] = order;
-  while (orders_.size() > 3) orders_.erase(orders_.begin());  // prefetch spans at most two epochs
+  // Prefetch spans at most two epochs; drop the ones farthest from this one (after a backward
+  // seek the newest entry can be the smallest key, so not simply the first).
+  while (orders_.size() > 3) {
+    auto far = orders_.begin();
+    for (auto e = orders_.begin(); e != orders_.end(); ++e) {
+      if (std::llabs(e->first - epoch) > std::llabs(far->first - epoch)) far = e;
+    }
+    orders_.erase(far);
+  }
   return order;
 }
 

@@ -119,6 +119,9 @@ TEST_CASE("resuming at batch k gives exactly the uninterrupted batches", "[data]
       REQUIRE(torch::equal(b.images, ref[size_t(i)].images));
     }
   }
+  // Seeking backwards (a rollback) replays the same batches too.
+  full.seek({0, 2});
+  for (int i = 2; i < 9; ++i) REQUIRE(torch::equal(full.next().images, ref[size_t(i)].images));
   // A different seed gives a different stream.
   Loader other(ds, t, LoaderOptions(opt).seed(4));
   REQUIRE_FALSE(torch::equal(other.next().images, ref[0].images));

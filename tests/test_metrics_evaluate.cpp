@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -12,6 +13,7 @@
 #include "src/metrics/detector.h"
 #include "src/metrics/evaluate.h"
 #include "src/metrics/fid.h"
+#include "src/metrics/metric_log.h"
 
 namespace fs = std::filesystem;
 
@@ -144,4 +146,29 @@ TEST_CASE("folder image source reads RGB in sorted order", "[metrics][evaluate]"
   CHECK(x[0][2][0][0].item<int>() == 10);   // B of img1
   CHECK(x[1][2][0][0].item<int>() == 20);   // B of img2
   CHECK_THROWS_AS(gan::folder_image_source((dir / "none").string(), &n), gan::DataError);
+}
+
+TEST_CASE("metric history: jsonl rows per metric and a PNG plot", "[metrics][evaluate]") {
+  const fs::path dir = fresh_dir("gan_metrics_history_test");
+  for (int i = 0; i < 3; ++i) {
+    gan::EvalResult r;
+    r.values = {{"fid", 30.0 - 5 * i}, {"kid_mean", 0.02 / (i + 1)}, {"kid_std", 0.001}};
+    r.protocol.detector = "classifier:c.pt";
+    gan::append_metric_jsonl(dir.string(), {"fid", "kid"}, r, 10.0 * i, 100 * i,
+                             "ckpt-" + std::to_string(i) + ".pt");
+  }
+  std::ifstream in(dir / "metric-fid.jsonl");
+  std::string line;
+  std::vector<nlohmann::json> rows;
+  while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[2]["kimg"] == 20.0);
+  CHECK(rows[2]["results"]["fid"] == 20.0);
+  CHECK(rows[2]["results"].count("kid_mean") == 0);  // each file holds its own metric
+  CHECK(rows[0]["protocol"]["detector"] == "classifier:c.pt");
+  const std::string png = gan::plot_metric_history(dir.string(), "kid");
+  cv::Mat img = cv::imread(png);
+  CHECK(img.cols == 640);
+  CHECK(img.rows == 400);
+  CHECK(gan::plot_metric_history(dir.string(), "is").empty());  // no history yet
 }

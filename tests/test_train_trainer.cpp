@@ -213,3 +213,45 @@ TEST_CASE("an absurd learning rate trips the NaN guard and keeps the last good c
   }
   fs::remove_all(out);
 }
+
+TEST_CASE("on_nan: rollback reloads the last checkpoint with lower learning rates",
+          "[trainer][nan]") {
+  const auto out = fresh_dir("rollback");
+  // Healthy for the first checkpoint, then an absurd rate makes every later step blow up, so
+  // the loop rolls back three times (halving the rates each time) and then stops.
+  auto cfg = tiny({"train.on_nan=rollback", "train.steps=50", "train.snapshot_kimg=0.016",
+                   "optim.lr_d=1e30", "optim.lr_g=1e30"});
+  std::string message;
+  try {
+    gan::train(cfg, run_options(out));
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  INFO(message);
+  // With no checkpoint yet the first failure cannot roll back; make sure that path is named.
+  CHECK_THAT(message, Catch::Contains("non-finite loss at step"));
+  // Now a run that has a good checkpoint first: train 2 healthy steps, then resume with the
+  // absurd rate and rollback enabled.
+  gan::TrainResult good = gan::train(tiny({"train.steps=2"}), run_options(out));
+  gan::Config bad = gan::config_from_string(
+      gan::read_checkpoint_info(good.last_checkpoint).config_yaml, "stored");
+  for (const char* o : {"train.on_nan=rollback", "train.steps=50", "optim.lr_d=1e30",
+                        "optim.lr_g=1e30"}) {
+    gan::apply_override(bad, o);
+  }
+  gan::TrainRunOptions resume = run_options(out);
+  resume.resume_from = good.last_checkpoint;
+  message.clear();
+  try {
+    gan::train(bad, resume);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  CHECK_THAT(message, Catch::Contains("after 3 rollbacks"));
+  CHECK_THAT(message, Catch::Contains("last good checkpoint: " + good.last_checkpoint));
+  // The rolled-back-to checkpoint is still intact and loadable.
+  CHECK(gan::read_checkpoint_info(good.last_checkpoint).progress.step == 2);
+  const std::string log = gan::read_file(good.run_dir + "/log.txt");
+  CHECK(log.find("rolled back to") != std::string::npos);
+  fs::remove_all(out);
+}

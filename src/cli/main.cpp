@@ -28,6 +28,8 @@ const Command kCommands[] = {
     {"data", gan::cli::run_data, "Inspect or benchmark a dataset (data inspect|bench)"},
     {"train-classifier", gan::cli::run_train_classifier,
      "Train the small classifier used as a metrics detector"},
+    {"bench", gan::cli::run_bench,
+     "Benchmark training, generation and feature extraction (table + JSON)"},
 };
 
 void print_usage() {

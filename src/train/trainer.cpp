@@ -386,9 +386,10 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
                                std::to_string(loss_g_step) + ")";
       if (cfg.train.on_nan == "rollback" && !run.last_checkpoint.empty() && rollbacks < 3) {
         ++rollbacks;
+        const double lr_scale = run.progress.lr_scale * 0.5;  // cumulative over rollbacks
         run.progress = read_checkpoint_info(run.last_checkpoint).progress;
         load_checkpoint(run.last_checkpoint, run.parts(), true, run.device);
-        run.progress.lr_scale *= 0.5;
+        run.progress.lr_scale = lr_scale;
         run.set_learning_rates();
         run.loader->seek({run.progress.loader_epoch, run.progress.loader_batch});
         d_steps_total = run.progress.step * cfg.train.n_critic;
@@ -397,7 +398,11 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
         tick.clear();
         continue;
       }
-      throw std::runtime_error(what + "; stopping (train.on_nan: " + cfg.train.on_nan + ")" +
+      throw std::runtime_error(what + "; stopping (train.on_nan: " + cfg.train.on_nan +
+                               (rollbacks > 0 ? ", after " + std::to_string(rollbacks) +
+                                                    " rollbacks"
+                                              : std::string()) +
+                               ")" +
                                (run.last_checkpoint.empty()
                                     ? ""
                                     : "; last good checkpoint: " + run.last_checkpoint));
@@ -456,9 +461,6 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count()) /
                             1000.0}};
-      if (run.device.is_cuda()) {
-        j["peak_gpu_mb"] = nullptr;  // filled where the CUDA allocator is queryable
-      }
       append_line(stats_path, j.dump());
       char line[256];
       std::snprintf(line, sizeof(line),

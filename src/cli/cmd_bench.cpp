@@ -1,0 +1,394 @@
+// gan bench: training, generation and feature-extraction throughput, FLOPs, the machine's own
+// matmul/conv2d peak and peak memory per case; a table on stdout and, with --json, a list of
+// objects (one per case). docs/performance.md explains the method and records figures.
+#include <torch/torch.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "data/datasets.h"
+#include "data/loader.h"
+#include "data/transforms.h"
+#include "models/classifier.h"
+#include "src/cli/commands.h"
+#include "src/cli/common.h"
+#include "src/core/errors.h"
+#include "src/core/runtime.h"
+#include "src/metrics/detector.h"
+#include "src/metrics/inception_native.h"
+#include "src/train/bench.h"
+
+namespace gan::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kDefaultConfig = "configs/fashion_mnist_dcgan.yaml";
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a.empty() ? "?" : a + " " + b + " " + c;
+}
+
+// The reference DCGAN setup (Radford et al.): batch 64, z 100, width 64, 3 channels, Adam 2e-4
+// with betas (0.5, 0.999), non-saturating loss.
+TrainBenchSetup reference_dcgan(int resolution) {
+  TrainBenchSetup s;
+  s.model.generator = s.model.discriminator = "dcgan";
+  s.model.z_dim = 100;
+  s.model.g_width = s.model.d_width = 64;
+  s.shape = {resolution, 3, 0};
+  s.optim.lr_g = s.optim.lr_d = 2e-4;
+  s.optim.beta1_g = s.optim.beta1_d = 0.5;
+  s.optim.beta2_g = s.optim.beta2_d = 0.999;
+  s.loss = "nonsaturating";
+  s.batch_size = 64;
+  return s;
+}
+
+class Report {
+ public:
+  void add(nlohmann::json j) { rows_.push_back(std::move(j)); }
+  const std::vector<nlohmann::json>& rows() const { return rows_; }
+
+ private:
+  std::vector<nlohmann::json> rows_;
+};
+
+// Temporary files for detectors built with random weights; removed at exit of the scope.
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& name)
+      : path((fs::temp_directory_path() / (name + "." + std::to_string(::getpid()))).string()) {}
+  ~TempFile() {
+    std::error_code ec;
+    fs::remove(path, ec);
+  }
+};
+
+// A detector from its configured weights when present, else (classifier, inception_native)
+// the same network with fresh random weights: throughput does not depend on the values.
+// Returns nullptr and sets `why` when not measurable here.
+std::unique_ptr<Detector> bench_detector(const std::string& name, const Config& cfg,
+                                         std::vector<std::unique_ptr<TempFile>>& temps,
+                                         std::string& weights, std::string& why) {
+  MetricsConfig m = cfg.metrics;
+  m.detector = name;
+  if (name != cfg.metrics.detector) m.detector_path.clear();
+  const std::string path = m.detector_path.empty() ? default_detector_path(name) : m.detector_path;
+  if (fs::exists(path)) {
+    weights = path;
+    return make_detector(m, torch::kCPU);
+  }
+  if (name == "classifier") {
+    Classifier model(ClassifierOptions(cfg.data.channels, 10));
+    temps.push_back(std::make_unique<TempFile>("gan_bench_classifier.pt"));
+    save_classifier(temps.back()->path, model);
+    weights = "random (no " + path + ")";
+    return make_classifier_detector(temps.back()->path, torch::kCPU);
+  }
+  if (name == "inception_native") {
+    FidInception model;
+    c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+    for (const auto& p : model->named_parameters()) dict.insert(p.key(), p.value().detach());
+    for (const auto& b : model->named_buffers()) dict.insert(b.key(), b.value());
+    temps.push_back(std::make_unique<TempFile>("gan_bench_inception.pt"));
+    const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+    std::ofstream(temps.back()->path, std::ios::binary).write(bytes.data(), bytes.size());
+    weights = "random (no " + path + ")";
+    return make_inception_native(temps.back()->path, torch::kCPU);
+  }
+  why = "needs its TorchScript weights (" + path + "); random weights cannot stand in";
+  return nullptr;
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  cxxopts::Options options(
+      argv[0],
+      "Benchmark training (reference DCGAN at 32 and 64, and the default config), generation "
+      "and feature extraction; print a table and optionally write JSON.");
+  add_common_options(options);
+  add_config_options(options);
+  options.add_options()("json", "Write the results to FILE (a list of objects, one per case)",
+                        cxxopts::value<std::string>())(
+      "quick", "About a minute: fewer warm-up and timed steps")(
+      "threads", "LibTorch threads (0 = runtime.threads of the config, auto = cores)",
+      cxxopts::value<int>()->default_value("0"))(
+      "cases",
+      "Comma-separated subset of: train_dcgan_32, train_dcgan_64, train_default, generate, "
+      "features, peak",
+      cxxopts::value<std::string>()->default_value(
+          "peak,train_dcgan_32,train_dcgan_64,train_default,generate,features"))(
+      "steps", "Timed training steps (0 = per-case default)",
+      cxxopts::value<int>()->default_value("0"))(
+      "reference",
+      "Also time the training cases with the generator's transposed convolutions computed by "
+      "plain conv_transpose2d (the formulation before the fast paths; slow)");
+  auto args = parse(options, argc, argv);
+  if (!args) return 0;
+  Config cfg;
+  {
+    std::vector<std::string> overrides;
+    if (args->count("set")) overrides = (*args)["set"].as<std::vector<std::string>>();
+    if (args->count("config")) {
+      cfg = load_config((*args)["config"].as<std::string>(), overrides);
+    } else if (fs::exists(kDefaultConfig)) {
+      cfg = load_config(kDefaultConfig, overrides);
+    } else {
+      std::cerr << "note: " << kDefaultConfig << " not found here; train_default uses the "
+                << "built-in defaults\n";
+      cfg = default_config(overrides);
+    }
+  }
+  const bool quick = args->count("quick") > 0;
+  const bool reference = args->count("reference") > 0;
+  int threads = (*args)["threads"].as<int>();
+  if (threads < 0) throw UsageError("--threads must be >= 0");
+  if (threads == 0) threads = cfg.runtime.threads > 0 ? cfg.runtime.threads : default_thread_count();
+  torch::set_num_threads(threads);
+  torch::manual_seed(cfg.runtime.seed);
+  const int steps_override = (*args)["steps"].as<int>();
+  std::set<std::string> cases;
+  {
+    std::stringstream list((*args)["cases"].as<std::string>());
+    std::string c;
+    while (std::getline(list, c, ',')) {
+      static const std::set<std::string> known = {"train_dcgan_32", "train_dcgan_64",
+                                                  "train_default",  "generate",
+                                                  "features",       "peak"};
+      if (!known.count(c)) throw UsageError("--cases: unknown case '" + c + "'");
+      cases.insert(c);
+    }
+  }
+
+  std::printf("gan bench%s: %s\n", quick ? " --quick" : "", runtime_description().c_str());
+  std::printf("threads %d, load average %s (1, 5, 15 min)\n\n", threads, load_average().c_str());
+  std::fflush(stdout);
+  const bool rss_resets = reset_peak_rss();
+  if (!rss_resets) std::printf("note: cannot reset the peak-RSS mark; peaks are cumulative\n");
+
+  Report report;
+  const std::string load_start = load_average();
+  nlohmann::json machine = {{"threads", threads}, {"load_average_start", load_start}};
+
+  // --- machine peak -------------------------------------------------------------------------
+  double peak_mm = 0, peak_conv = 0;
+  if (cases.count("peak")) {
+    peak_mm = peak_matmul_gflops(quick ? 1024 : 2048, quick ? 3 : 5);
+    peak_conv = peak_conv2d_gflops(quick ? 3 : 5);
+    machine["matmul_gflops"] = peak_mm;
+    machine["conv2d_gflops"] = peak_conv;
+    std::printf("machine peak: matmul %.1f GFLOP/s (%s), conv2d %.1f GFLOP/s (3x3, 128->128, "
+                "16x16, batch 64, forward)\n\n",
+                peak_mm, quick ? "1024^3" : "2048^3", peak_conv);
+    std::fflush(stdout);
+  }
+
+  // --- training -----------------------------------------------------------------------------
+  std::printf("%-26s %8s %9s %7s %7s %7s %6s %7s %8s %8s %8s\n", "case", "img/s", "ms/step",
+              "data", "D", "G", "EMA", "optim", "GFLOP/st", "GFLOP/s", "RSS MiB");
+  std::fflush(stdout);
+  auto train_case = [&](const std::string& name, TrainBenchSetup setup, const RealBatchFn& reals,
+                        const std::string& note) {
+    if (steps_override > 0) setup.steps = steps_override;
+    reset_peak_rss();
+    const TrainBenchResult r = bench_train(setup, reals);
+    const double rss = peak_rss_mb();
+    const StepTimes& t = r.per_step;
+    std::printf("%-26s %8.1f %9.1f %7.1f %7.1f %7.1f %6.1f %7.1f %8.2f %8.1f %8.0f\n",
+                name.c_str(), r.img_per_s, 1e3 * t.total(), 1e3 * t.data, 1e3 * t.d_step,
+                1e3 * t.g_step, 1e3 * t.ema, 1e3 * t.optimizer, r.flops_per_step / 1e9, r.gflops,
+                rss);
+    std::fflush(stdout);
+    nlohmann::json j = {
+        {"case", name},
+        {"img_per_s", r.img_per_s},
+        {"peak_rss_mb", rss},
+        {"batch", setup.batch_size},
+        {"resolution", setup.shape.resolution},
+        {"channels", setup.shape.channels},
+        {"g_width", setup.model.g_width},
+        {"d_width", setup.model.d_width},
+        {"warmup_steps", setup.warmup},
+        {"timed_steps", r.steps},
+        {"ms_per_step", 1e3 * t.total()},
+        {"breakdown_ms",
+         {{"data_wait", 1e3 * t.data},
+          {"d_step", 1e3 * t.d_step},
+          {"g_step", 1e3 * t.g_step},
+          {"ema", 1e3 * t.ema},
+          {"optimizer", 1e3 * t.optimizer}}},
+        {"gflop_per_step", r.flops_per_step / 1e9},
+        {"gflops", r.gflops},
+        {"fast_layers", setup.fast_layers},
+        {"machine", machine}};
+    if (!note.empty()) j["note"] = note;
+    report.add(j);
+  };
+  auto synthetic = [](const TrainBenchSetup& s) -> RealBatchFn {
+    const torch::Tensor fixed = torch::rand({s.batch_size, s.shape.channels, s.shape.resolution,
+                                             s.shape.resolution}) * 2 - 1;
+    return [fixed] { return fixed; };
+  };
+  for (int res : {32, 64}) {
+    const std::string name = "train_dcgan_" + std::to_string(res);
+    if (!cases.count(name)) continue;
+    TrainBenchSetup s = reference_dcgan(res);
+    s.warmup = res == 32 ? (quick ? 1 : 3) : (quick ? 1 : 2);
+    s.steps = res == 32 ? (quick ? 3 : 10) : (quick ? 2 : 5);
+    train_case(name, s, synthetic(s), "synthetic data");
+    if (reference) {
+      s.fast_layers = false;
+      s.steps = std::max(1, s.steps / 2);
+      s.warmup = 1;
+      train_case(name + "_reference", s, synthetic(s), "synthetic data, conv_transpose2d");
+    }
+  }
+  if (cases.count("train_default")) {
+    TrainBenchSetup s;
+    s.model = cfg.model;
+    s.optim = cfg.optim;
+    s.loss = cfg.loss.type;
+    s.batch_size = cfg.train.batch_size;
+    s.ema_kimg = cfg.train.ema_kimg;
+    s.ema_rampup = cfg.train.ema_rampup;
+    s.warmup = quick ? 2 : 5;
+    s.steps = quick ? 5 : 30;
+    std::string note;
+    std::shared_ptr<Dataset> ds;
+    std::unique_ptr<Loader> loader;
+    RealBatchFn reals;
+    if (cfg.loss.r1_gamma > 0 || cfg.loss.gp_lambda > 0 || !cfg.augment.diffaugment.empty() ||
+        cfg.train.n_critic != 1 || cfg.train.accumulate != 1) {
+      note = "regularisation, DiffAugment, n_critic and accumulate are not benchmarked; ";
+    }
+    try {
+      ds = make_dataset(cfg.data);
+      loader = std::make_unique<Loader>(ds, transform_options(cfg.data), loader_options(cfg));
+      s.shape = {cfg.data.resolution, cfg.data.channels,
+                 cfg.model.conditional ? ds->num_classes() : 0};
+      Loader* l = loader.get();
+      reals = [l] { return l->next().images; };
+      note += "real data: " + ds->describe();
+    } catch (const std::exception& e) {
+      s.shape = {cfg.data.resolution, cfg.data.channels, cfg.model.conditional ? 10 : 0};
+      reals = synthetic(s);
+      note += std::string("synthetic data (dataset unavailable: ") + e.what() + ")";
+    }
+    train_case("train_default", s, reals, note);
+    if (reference) {
+      s.fast_layers = false;
+      s.steps = std::max(1, s.steps / 3);
+      s.warmup = 2;
+      train_case("train_default_reference", s, reals, note + ", conv_transpose2d");
+    }
+  }
+
+  // --- generation ---------------------------------------------------------------------------
+  if (cases.count("generate")) {
+    std::printf("\n%-26s %8s %8s\n", "case", "img/s", "RSS MiB");
+    struct GenCase {
+      std::string name;
+      ModelConfig model;
+      NetworkShape shape;
+    };
+    std::vector<GenCase> gens = {{"generate", cfg.model, {cfg.data.resolution, cfg.data.channels, 0}},
+                                 {"generate_dcgan_32", reference_dcgan(32).model, {32, 3, 0}},
+                                 {"generate_dcgan_64", reference_dcgan(64).model, {64, 3, 0}}};
+    gens[0].model.conditional = false;  // labels would only select classes; same cost
+    for (auto& gc : gens) {
+      reset_peak_rss();
+      auto g = make_generator(gc.model, gc.shape);
+      const int64_t batch = gc.shape.resolution > 32 ? 64 : 256;
+      const double ips = bench_generate(*g, batch, 1, quick ? 2 : 5);
+      const double rss = peak_rss_mb();
+      std::printf("%-26s %8.1f %8.0f\n", gc.name.c_str(), ips, rss);
+      std::fflush(stdout);
+      report.add({{"case", gc.name},
+                  {"img_per_s", ips},
+                  {"peak_rss_mb", rss},
+                  {"batch", batch},
+                  {"resolution", gc.shape.resolution},
+                  {"note", "G in eval mode, inference mode"},
+                  {"machine", machine}});
+    }
+  }
+
+  // --- feature extraction -------------------------------------------------------------------
+  if (cases.count("features")) {
+    std::printf("\n%-26s %8s %8s  %s\n", "case", "img/s", "RSS MiB", "weights");
+    std::vector<std::unique_ptr<TempFile>> temps;
+    for (const std::string name : {"classifier", "inception_native", "inception_torchscript"}) {
+      const std::string case_name = "features_" + name;
+      std::string weights, why;
+      std::unique_ptr<Detector> det;
+      reset_peak_rss();
+      try {
+        det = bench_detector(name, cfg, temps, weights, why);
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+      if (!det) {
+        std::printf("%-26s skipped: %s\n", case_name.c_str(), why.c_str());
+        report.add({{"case", case_name},
+                    {"img_per_s", nullptr},
+                    {"peak_rss_mb", nullptr},
+                    {"skipped", why}});
+        continue;
+      }
+      // Generator-sized inputs (the default config's images), as the metrics feed them.
+      const bool heavy = name != "classifier";
+      const int64_t batch = heavy ? (quick ? 8 : 32) : 256;
+      const int iters = heavy ? (quick ? 1 : 2) : (quick ? 3 : 10);
+      const torch::Tensor images = torch::randint(
+          0, 256, {batch, cfg.data.channels, cfg.data.resolution, cfg.data.resolution},
+          torch::kUInt8);
+      det->features(images);  // warm-up
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < iters; ++i) det->features(images);
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double ips = double(batch) * iters / secs;
+      const double rss = peak_rss_mb();
+      std::printf("%-26s %8.1f %8.0f  %s\n", case_name.c_str(), ips, rss, weights.c_str());
+      std::fflush(stdout);
+      report.add({{"case", case_name},
+                  {"img_per_s", ips},
+                  {"peak_rss_mb", rss},
+                  {"batch", batch},
+                  {"input", std::to_string(cfg.data.channels) + "x" +
+                                std::to_string(cfg.data.resolution) + "x" +
+                                std::to_string(cfg.data.resolution) + " uint8, resized inside"},
+                  {"weights", weights},
+                  {"machine", machine}});
+    }
+  }
+
+  std::printf("\nload average at the end: %s\n", load_average().c_str());
+  if (args->count("json")) {
+    const std::string path = (*args)["json"].as<std::string>();
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : report.rows()) out.push_back(r);
+    std::ofstream f(path);
+    if (!f) throw std::runtime_error("cannot write " + path);
+    f << out.dump(2) << "\n";
+    std::printf("wrote %s\n", path.c_str());
+  }
+  return 0;
+}
+
+}  // namespace gan::cli
