@@ -113,6 +113,8 @@ Loader::Loader(std::shared_ptr<Dataset> dataset, TransformOptions transform, Loa
     cache_labels_.resize(size_t(n));
     cached_.assign(size_t(n), 0);
   }
+  // Create spdlog's registry here, not lazily from a worker's first warning.
+  (void)spdlog::default_logger_raw();
   for (int i = 0; i < o.workers(); ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 

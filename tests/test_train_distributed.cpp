@@ -33,10 +33,10 @@ struct ChildFailure {
   std::string what;
 };
 
-#define CHILD_CHECK(cond)                                                             \
-  do {                                                                                \
-    if (!(cond)) throw ChildFailure{std::string(__FILE__ ":") + std::to_string(__LINE__) + \
-                                    ": " #cond};                                      \
+#define CHILD_CHECK(cond)                                                                    \
+  do {                                                                                       \
+    if (!(cond))                                                                             \
+      throw ChildFailure{std::string(__FILE__ ":") + std::to_string(__LINE__) + ": " #cond}; \
   } while (0)
 
 DistEnv make_env(int rank, int world, int port) {
@@ -86,8 +86,8 @@ std::vector<int> run_ranks(int world, const std::function<int(int rank)>& body,
   return codes;
 }
 
-bool close(const torch::Tensor& a, const torch::Tensor& b, double rtol = 1e-5,
-           double atol = 1e-6) {
+bool all_close(const torch::Tensor& a, const torch::Tensor& b, double rtol = 1e-5,
+               double atol = 1e-6) {
   return a.sizes() == b.sizes() && torch::allclose(a, b, rtol, atol);
 }
 
@@ -207,7 +207,8 @@ TEST_CASE("collectives: allreduce_sum, barrier, all_gather_rows on 3 ranks", "[d
     torch::Tensor mine = torch::full({rank + 1, 2}, float(rank));
     torch::Tensor all = pg.all_gather_rows(mine);
     CHILD_CHECK(all.sizes() == torch::IntArrayRef({6, 2}));
-    torch::Tensor expect = torch::tensor({0.f, 1.f, 1.f, 2.f, 2.f, 2.f}).unsqueeze(1).expand({6, 2});
+    torch::Tensor expect =
+        torch::tensor({0.f, 1.f, 1.f, 2.f, 2.f, 2.f}).unsqueeze(1).expand({6, 2});
     CHILD_CHECK(torch::equal(all, expect));
     // A rank with no rows still takes part.
     torch::Tensor some = rank == 1 ? torch::empty({0, 2}) : torch::ones({1, 2});
@@ -226,7 +227,7 @@ TEST_CASE("broadcast_parameters copies rank 0's parameters and buffers", "[distr
     torch::manual_seed(100 + rank);
     TinyNet net;
     net.bn->running_mean.fill_(rank == 0 ? 7.0 : -1.0);
-    if (rank == 1) CHILD_CHECK(!close(net.fc1->weight, reference.fc1->weight));
+    if (rank == 1) CHILD_CHECK(!all_close(net.fc1->weight, reference.fc1->weight));
     ProcessGroup pg(make_env(rank, 2, port), torch::kCPU, milliseconds(20000));
     pg.broadcast_parameters(net);
     auto got = all_state(net);
@@ -270,14 +271,14 @@ TEST_CASE("averaged gradients of 2 half batches equal the full-batch gradient", 
     torch::manual_seed(1);
     TinyNet net;
     ProcessGroup pg(make_env(rank, 2, port), torch::kCPU, milliseconds(20000));
-    loss_of(net, x.slice(0, 4 * rank, 4 * rank + 4), y.slice(0, 4 * rank, 4 * rank + 4))
-        .backward();
+    loss_of(net, x.slice(0, 4 * rank, 4 * rank + 4), y.slice(0, 4 * rank, 4 * rank + 4)).backward();
     // Before the all-reduce the half-batch gradient is not the full one...
-    CHILD_CHECK(!close(net.fc1->weight.grad(), full.fc1->weight.grad()));
+    CHILD_CHECK(!all_close(net.fc1->weight.grad(), full.fc1->weight.grad()));
     pg.allreduce_gradients(net.parameters());
     // ...after it, it is.
     for (const char* name : {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}) {
-      CHILD_CHECK(close(net.named_parameters()[name].grad(), full.named_parameters()[name].grad()));
+      CHILD_CHECK(
+          all_close(net.named_parameters()[name].grad(), full.named_parameters()[name].grad()));
     }
     // A parameter no rank used gets a zero gradient rather than being skipped.
     CHILD_CHECK(net.unused->weight.grad().defined());
@@ -316,11 +317,11 @@ TEST_CASE("k Adam steps: 2 ranks with B/2 end where 1 rank with B does", "[distr
     train(net, &pg, rank * kBatch / 2, (rank + 1) * kBatch / 2);
     auto a = net.parameters();
     auto b = single.parameters();
-    for (size_t i = 0; i < a.size(); ++i) CHILD_CHECK(close(a[i], b[i]));
+    for (size_t i = 0; i < a.size(); ++i) CHILD_CHECK(all_close(a[i], b[i]));
     // And the steps did move the parameters (the check above is not vacuous).
     torch::manual_seed(3);
     TinyNet init;
-    CHILD_CHECK(!close(a[0], init.parameters()[0]));
+    CHILD_CHECK(!all_close(a[0], init.parameters()[0]));
     return 0;
   });
   CHECK(codes == std::vector<int>{0, 0});
@@ -351,28 +352,34 @@ TEST_CASE("a stalled rank makes the others throw when the timeout expires", "[di
   const int port = find_free_port();
   int gate[2];
   REQUIRE(pipe(gate) == 0);
-  auto codes = run_ranks(2, [&](int rank) {
-    ProcessGroup pg(make_env(rank, 2, port), torch::kCPU, milliseconds(1000));
-    if (rank == 1) {
-      // Alive but never enters the collective: blocks until the parent closes the pipe.
-      ::close(gate[1]);
-      char c;
-      while (read(gate[0], &c, 1) > 0) {
-      }
-      return 0;
-    }
-    ::close(gate[0]);  // keeps the write end: rank 1 is released when this process exits
-    const auto start = std::chrono::steady_clock::now();
-    try {
-      pg.allreduce_sum(1.0);
-    } catch (const std::runtime_error& e) {
-      std::cerr << "(expected) " << e.what() << std::endl;
-      CHILD_CHECK(std::string(e.what()).find("allreduce_sum") != std::string::npos);
-      CHILD_CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
-      return 0;
-    }
-    return 3;
-  }, [&] { ::close(gate[0]); ::close(gate[1]); });
+  auto codes = run_ranks(
+      2,
+      [&](int rank) {
+        ProcessGroup pg(make_env(rank, 2, port), torch::kCPU, milliseconds(1000));
+        if (rank == 1) {
+          // Alive but never enters the collective: blocks until the parent closes the pipe.
+          ::close(gate[1]);
+          char c;
+          while (read(gate[0], &c, 1) > 0) {
+          }
+          return 0;
+        }
+        ::close(gate[0]);  // keeps the write end: rank 1 is released when this process exits
+        const auto start = std::chrono::steady_clock::now();
+        try {
+          pg.allreduce_sum(1.0);
+        } catch (const std::runtime_error& e) {
+          std::cerr << "(expected) " << e.what() << std::endl;
+          CHILD_CHECK(std::string(e.what()).find("allreduce_sum") != std::string::npos);
+          CHILD_CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+          return 0;
+        }
+        return 3;
+      },
+      [&] {
+        ::close(gate[0]);
+        ::close(gate[1]);
+      });
   CHECK(codes == std::vector<int>{0, 0});
 }
 

@@ -2,8 +2,6 @@
 // precomputed features/statistics. Every number is printed with its protocol.
 #include <spdlog/spdlog.h>
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -17,8 +15,8 @@
 #include "src/metrics/detector.h"
 #include "src/metrics/evaluate.h"
 #include "src/metrics/metric_log.h"
-#include "models/networks.h"
 #include "src/train/checkpoint.h"
+#include "src/train/snapshot.h"
 
 namespace gan::cli {
 
@@ -43,42 +41,26 @@ FeatureSet feature_file(const std::string& path, bool stats) {
   return s;
 }
 
+// Generated images of a checkpoint's G_ema: sample i uses latent_for_seed(seed + i), the same
+// latents as `gan generate` and the training-time metric hook; classes cycle 0..C-1.
 struct Sampler {
-  std::shared_ptr<GeneratorImpl> g;
-  torch::Tensor z, labels;  // all samples' inputs, drawn once from the seed
+  LoadedGenerator loaded;
+  int64_t seed = 0;
   torch::Device device = torch::kCPU;
+  bool conditional() const { return loaded.cfg.model.conditional && loaded.shape.num_classes > 0; }
+  torch::Tensor labels(int64_t start, int64_t count) const {
+    return torch::arange(start, start + count, torch::kInt64) % loaded.shape.num_classes;
+  }
 };
-
-// The generator of a checkpoint (EMA weights when the run kept them) and seeded inputs.
-Sampler load_sampler(const std::string& ckpt, const Config& cfg, int64_t num_classes, int64_t n,
-                     int64_t seed, const torch::Device& device) {
-  NetworkShape shape;
-  shape.resolution = cfg.data.resolution;
-  shape.channels = cfg.data.channels;
-  shape.num_classes = static_cast<int>(num_classes);
-  Sampler s;
-  s.g = make_generator(cfg.model, shape);
-  CheckpointParts parts;
-  if (cfg.train.ema_kimg > 0) parts.g_ema = s.g.get();
-  else parts.g = s.g.get();
-  load_checkpoint(ckpt, parts, /*restore_rng=*/false, device);
-  s.g->to(device);
-  s.g->eval();
-  s.device = device;
-  auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
-  s.z = at::randn({n, s.g->z_dim()}, gen);
-  if (cfg.model.conditional && num_classes > 0)
-    s.labels = torch::arange(n, torch::kInt64) % num_classes;  // balanced classes
-  return s;
-}
 
 ImageSource sampler_source(const Sampler& s) {
   return [s](int64_t start, int64_t count) {
+    std::vector<torch::Tensor> zs;
+    for (int64_t i = start; i < start + count; ++i)
+      zs.push_back(latent_for_seed(s.seed + i, s.loaded.g->z_dim()));
+    torch::Tensor l = s.conditional() ? s.labels(start, count).to(s.device) : torch::Tensor();
     torch::InferenceMode guard;
-    torch::Tensor z = s.z.slice(0, start, start + count).to(s.device);
-    torch::Tensor l = s.labels.defined() ? s.labels.slice(0, start, start + count).to(s.device)
-                                         : torch::Tensor();
-    return s.g->forward(z, l).to(torch::kCPU);
+    return s.loaded.g->forward(torch::stack(zs).to(s.device), l).to(torch::kCPU);
   };
 }
 
@@ -175,6 +157,7 @@ int run_evaluate(int argc, char** argv) {
     MetricsConfig mc = metrics_cfg(ck_cfg);
     auto det = make_detector(mc, device);
     FeatureSet real;
+    double real_ips = 0;
     if (args.count("real-features") || args.count("real-stats")) {
       real = feature_file(args.count("real-features") ? args["real-features"].as<std::string>()
                                                       : args["real-stats"].as<std::string>(),
@@ -188,25 +171,25 @@ int run_evaluate(int argc, char** argv) {
         if (!is_config_file(r)) throw UsageError("with --checkpoint, --real must be a config file");
         data = load_config(r).data;
       }
-      real = real_features(*det, data, mc.num_real, false, cache ? &*cache : nullptr, batch);
+      real = real_features(*det, data, mc.num_real, false, cache ? &*cache : nullptr, batch,
+                           &real_ips);
       protocol.real_source = describe_real_data(data, real.count());
     }
     export_set(export_dir, "real", real);
     for (const auto& ck : ckpts) {
-      CheckpointInfo info = read_checkpoint_info(ck);
-      Config c = config_from_string(info.config_yaml, ck);
-      Sampler s = load_sampler(ck, c, info.progress.num_classes, mc.num_fake, protocol.seed, device);
+      Sampler s{load_generator(ck, /*use_ema=*/true, device), protocol.seed, device};
       EvalProtocol p = protocol;
-      p.fake_source = ck;
+      p.fake_source = ck + " (G_ema, seeds " + std::to_string(protocol.seed) + "-" +
+                      std::to_string(protocol.seed + mc.num_fake - 1) + ")";
       LabelSource labels;
-      if (s.labels.defined())
-        labels = [s](int64_t a, int64_t n) { return s.labels.slice(0, a, a + n); };
+      if (s.conditional()) labels = [s](int64_t a, int64_t n) { return s.labels(a, n); };
       EvalResult r = evaluate_metrics(metrics, *det, real, sampler_source(s), mc.num_fake, p,
                                       labels, batch);
-      const double kimg = info.progress.nimg / 1000.0;
+      r.real_img_per_s = real_ips;
+      const double kimg = s.loaded.kimg;
       print_result(r, fs::path(ck).filename().string() + " (" + std::to_string(kimg) + " kimg)");
       if (!run_dir.empty())
-        append_metric_jsonl(run_dir, metrics, r, kimg, info.progress.step, fs::path(ck).filename().string());
+        append_metric_jsonl(run_dir, metrics, r, kimg, s.loaded.step, ck);
       results.push_back(r);
     }
     if (!run_dir.empty())

@@ -5,6 +5,8 @@
 #include "data/datasets.h"
 #include "models/networks.h"
 #include "models/summary.h"
+#include "src/metrics/detector.h"
+#include "src/metrics/evaluate.h"
 #include "src/core/errors.h"
 #include "src/train/losses.h"
 
@@ -28,6 +30,11 @@ void validate_components(const Config& cfg) {
   check_name(cfg, "model.discriminator", "discriminator", cfg.model.discriminator,
              discriminator_types());
   check_name(cfg, "loss.type", "loss", cfg.loss.type, loss_types());
+  check_name(cfg, "metrics.detector", "detector", cfg.metrics.detector,
+             detector_registry().names());
+  for (const auto& m : cfg.metrics.names) {
+    check_name(cfg, "metrics.names", "metric", m, metric_registry().names());
+  }
 }
 
 std::string describe_networks(const Config& cfg) {

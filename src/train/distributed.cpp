@@ -1,11 +1,11 @@
 #include "src/train/distributed.h"
 
 #include <arpa/inet.h>
-#include <csignal>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <algorithm>
 #include <cerrno>
@@ -50,9 +50,8 @@ c10::optional<int> env_int(const char* name, int lo, int hi) {
                       "' is not an integer");
   }
   if (v < lo || v > hi) {
-    throw ConfigError("environment variable " + std::string(name) + "=" + s +
-                      " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                      "]");
+    throw ConfigError("environment variable " + std::string(name) + "=" + s + " is out of range [" +
+                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   return int(v);
 }
@@ -91,7 +90,9 @@ DistEnv dist_env_from_environment() {
 
 #ifdef GAN_HAVE_C10D
 
-bool distributed_available() { return true; }
+bool distributed_available() {
+  return true;
+}
 
 struct ProcessGroup::Impl {
   DistEnv env;
@@ -122,15 +123,13 @@ struct ProcessGroup::Impl {
     // Gloo's messages end with a newline and sometimes carry a source location; keep one line.
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     return std::runtime_error("distributed " + what + " failed on rank " +
-                              std::to_string(env.rank) + " of " +
-                              std::to_string(env.world_size) + " (" + backend + ", timeout " +
-                              std::to_string(timeout.count()) + " ms): " + msg +
+                              std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
+                              " (" + backend + ", timeout " + std::to_string(timeout.count()) +
+                              " ms): " + msg +
                               " -- another rank has probably died or stalled; see its log");
   }
 
-  torch::Tensor to_comm(const torch::Tensor& t) const {
-    return t.to(comm_device).contiguous();
-  }
+  torch::Tensor to_comm(const torch::Tensor& t) const { return t.to(comm_device).contiguous(); }
 };
 
 ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device device,
@@ -142,8 +141,7 @@ ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device device,
   s.timeout = timeout;
   if (env.world_size < 1 || env.rank < 0 || env.rank >= env.world_size) {
     throw std::invalid_argument("ProcessGroup: rank " + std::to_string(env.rank) +
-                                " out of range for world size " +
-                                std::to_string(env.world_size));
+                                " out of range for world size " + std::to_string(env.world_size));
   }
 #ifdef USE_C10D_NCCL
   s.backend = device.is_cuda() ? "nccl" : "gloo";
@@ -165,8 +163,8 @@ ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device device,
       setenv("NCCL_ASYNC_ERROR_HANDLING", "1", 0);
       auto nccl_opts = c10d::ProcessGroupNCCL::Options::create();
       nccl_opts->timeout = timeout;
-      s.pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(s.store, env.rank, env.world_size,
-                                                         nccl_opts);
+      s.pg =
+          c10::make_intrusive<c10d::ProcessGroupNCCL>(s.store, env.rank, env.world_size, nccl_opts);
     }
 #endif
     if (!s.pg) {
@@ -177,14 +175,13 @@ ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device device,
       if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname) {
         gloo_opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
       } else if (addr == "localhost" || addr.rfind("127.", 0) == 0) {
-        gloo_opts->devices.push_back(
-            c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+        gloo_opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
       } else {
         gloo_opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       }
       gloo_opts->threads = 2;
-      s.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(s.store, env.rank, env.world_size,
-                                                         gloo_opts);
+      s.pg =
+          c10::make_intrusive<c10d::ProcessGroupGloo>(s.store, env.rank, env.world_size, gloo_opts);
     }
   } catch (const c10::Error& e) {
     throw s.failure("rendezvous at " + env.master_addr + ":" + std::to_string(env.master_port),
@@ -197,9 +194,15 @@ ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device device,
 
 ProcessGroup::~ProcessGroup() = default;
 
-int ProcessGroup::rank() const { return impl_->env.rank; }
-int ProcessGroup::world_size() const { return impl_->env.world_size; }
-std::string ProcessGroup::backend() const { return impl_->backend; }
+int ProcessGroup::rank() const {
+  return impl_->env.rank;
+}
+int ProcessGroup::world_size() const {
+  return impl_->env.world_size;
+}
+std::string ProcessGroup::backend() const {
+  return impl_->backend;
+}
 
 void ProcessGroup::broadcast_parameters(torch::nn::Module& m, int root) {
   Impl& s = *impl_;
@@ -211,10 +214,10 @@ void ProcessGroup::broadcast_parameters(torch::nn::Module& m, int root) {
 
   // Different architectures on different ranks would make gloo fail with an obscure size error
   // (or pair up the wrong tensors); compare counts first: max(x) == -max(-x) iff all agree.
-  torch::Tensor sig = torch::tensor({int64_t(tensors.size()), numel, -int64_t(tensors.size()),
-                                     -numel},
-                                    torch::kInt64)
-                          .to(s.comm_device);
+  torch::Tensor sig =
+      torch::tensor({int64_t(tensors.size()), numel, -int64_t(tensors.size()), -numel},
+                    torch::kInt64)
+          .to(s.comm_device);
   std::vector<torch::Tensor> sig_v{sig};
   c10d::AllreduceOptions max_opts;
   max_opts.reduceOp = c10d::ReduceOp::MAX;
@@ -223,9 +226,9 @@ void ProcessGroup::broadcast_parameters(torch::nn::Module& m, int root) {
   sig = sig.cpu();
   if (sig[0].item<int64_t>() != -sig[2].item<int64_t>() ||
       sig[1].item<int64_t>() != -sig[3].item<int64_t>()) {
-    throw s.failure("broadcast_parameters",
-                    "the modules differ across ranks (" + std::to_string(tensors.size()) +
-                        " tensors, " + std::to_string(numel) + " values on this rank)");
+    throw s.failure("broadcast_parameters", "the modules differ across ranks (" +
+                                                std::to_string(tensors.size()) + " tensors, " +
+                                                std::to_string(numel) + " values on this rank)");
   }
 
   c10d::BroadcastOptions opts;
@@ -271,7 +274,8 @@ void ProcessGroup::allreduce_gradients(const std::vector<torch::Tensor>& params)
       ++end;
     }
     std::vector<torch::Tensor> flat_parts;
-    for (size_t i = begin; i < end; ++i) flat_parts.push_back(grads[i].reshape({-1}).to(s.comm_device));
+    for (size_t i = begin; i < end; ++i)
+      flat_parts.push_back(grads[i].reshape({-1}).to(s.comm_device));
     std::vector<torch::Tensor> v{torch::cat(flat_parts)};
     s.run("allreduce_gradients", [&] { return s.pg->allreduce(v, opts); });
     v[0].mul_(scale);
@@ -302,12 +306,10 @@ torch::Tensor ProcessGroup::all_gather_rows(const torch::Tensor& t) {
   opts.timeout = s.timeout;
 
   // Gloo's allgather needs equal shapes: exchange row counts, pad to the largest, trim after.
-  std::vector<torch::Tensor> count_in{
-      torch::tensor({t.size(0)}, torch::kInt64).to(s.comm_device)};
+  std::vector<torch::Tensor> count_in{torch::tensor({t.size(0)}, torch::kInt64).to(s.comm_device)};
   std::vector<std::vector<torch::Tensor>> count_out(1);
   for (int r = 0; r < world; ++r) count_out[0].push_back(torch::empty_like(count_in[0]));
-  s.run("all_gather_rows (row counts)",
-        [&] { return s.pg->allgather(count_out, count_in, opts); });
+  s.run("all_gather_rows (row counts)", [&] { return s.pg->allgather(count_out, count_in, opts); });
   std::vector<int64_t> rows;
   int64_t max_rows = 0;
   for (auto& c : count_out[0]) {
@@ -337,7 +339,9 @@ void ProcessGroup::barrier() {
 
 #else  // !GAN_HAVE_C10D
 
-bool distributed_available() { return false; }
+bool distributed_available() {
+  return false;
+}
 
 struct ProcessGroup::Impl {};
 
@@ -350,12 +354,22 @@ ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device, std::chrono::millise
 ProcessGroup::~ProcessGroup() = default;
 void ProcessGroup::broadcast_parameters(torch::nn::Module&, int) {}
 void ProcessGroup::allreduce_gradients(const std::vector<torch::Tensor>&) {}
-double ProcessGroup::allreduce_sum(double v) { return v; }
-torch::Tensor ProcessGroup::all_gather_rows(const torch::Tensor& t) { return t; }
+double ProcessGroup::allreduce_sum(double v) {
+  return v;
+}
+torch::Tensor ProcessGroup::all_gather_rows(const torch::Tensor& t) {
+  return t;
+}
 void ProcessGroup::barrier() {}
-int ProcessGroup::rank() const { return 0; }
-int ProcessGroup::world_size() const { return 1; }
-std::string ProcessGroup::backend() const { return "none"; }
+int ProcessGroup::rank() const {
+  return 0;
+}
+int ProcessGroup::world_size() const {
+  return 1;
+}
+std::string ProcessGroup::backend() const {
+  return "none";
+}
 
 #endif  // GAN_HAVE_C10D
 
@@ -420,7 +434,8 @@ int spawn_local_processes(int nproc, const std::vector<std::string>& argv_withou
   // Terminal Ctrl-C reaches every child through the process group; the launcher itself must
   // survive it so it can collect their exit codes. SIGTERM (e.g. from a scheduler aimed at the
   // launcher) is forwarded.
-  struct sigaction term{}, old_term{}, ign{}, old_int{};
+  struct sigaction term {
+  }, old_term{}, ign{}, old_int{};
   term.sa_handler = forward_sigterm;
   sigemptyset(&term.sa_mask);
   ign.sa_handler = SIG_IGN;
@@ -458,8 +473,8 @@ int spawn_local_processes(int nproc, const std::vector<std::string>& argv_withou
       setenv("MASTER_ADDR", "127.0.0.1", 1);
       setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
       ::execvp(argv[0], argv.data());
-      const std::string msg = "gan: cannot execute " + argv_without_nproc[0] + ": " +
-                              std::strerror(errno) + "\n";
+      const std::string msg =
+          "gan: cannot execute " + argv_without_nproc[0] + ": " + std::strerror(errno) + "\n";
       (void)!::write(STDERR_FILENO, msg.data(), msg.size());
       ::_exit(127);
     }
@@ -487,8 +502,7 @@ int spawn_local_processes(int nproc, const std::vector<std::string>& argv_withou
     --running;
     if (status_code(status) == 0 || result != 0) continue;
     result = status_code(status);
-    spdlog::error("rank {} {}; stopping the other {} rank(s)", r, describe_status(status),
-                  running);
+    spdlog::error("rank {} {}; stopping the other {} rank(s)", r, describe_status(status), running);
     // The others would notice the dead peer at their next collective anyway; stopping them
     // here also covers ranks busy outside a collective (loading data, writing files).
     for (pid_t p : pids) {
