@@ -1,7 +1,6 @@
 #include "models/layers.h"
 
 #include <stdexcept>
-#include <vector>
 
 namespace gan {
 
@@ -93,8 +92,17 @@ torch::Tensor Conv2dLayerImpl::weight() {
 }
 
 torch::Tensor Conv2dLayerImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::conv2d(x, weight(), conv->bias, options.stride(), options.padding());
   const int64_t k = options.kernel_size();
+  torch::Tensor y;
+  if (options.padding() == 0 && x.dim() == 4 && x.size(2) == k && x.size(3) == k) {
+    // A kernel-sized input (DCGAN D's 4x4 -> 1 logit) is a matmul; oneDNN is very slow on a
+    // convolution with one output pixel and channel.
+    const torch::Tensor w = weight();
+    y = torch::linear(x.reshape({x.size(0), -1}), w.reshape({w.size(0), -1}), conv->bias)
+            .view({x.size(0), options.out_channels(), 1, 1});
+  } else {
+    y = torch::conv2d(x, weight(), conv->bias, options.stride(), options.padding());
+  }
   add_flops(2.0 * static_cast<double>(y.numel()) * options.in_channels() * k * k);
   return y;
 }
@@ -183,22 +191,15 @@ torch::Tensor upconv_phase_forward(const torch::Tensor& x, const torch::Tensor& 
   TORCH_CHECK(x.dim() == 4 && x.size(1) == w.size(0), "upconv: input ", x.sizes(),
               " does not match weight ", w.sizes());
   const int64_t n = x.size(0), out = w.size(1), h = x.size(2), wd = x.size(3);
-  // [n, 4 * out, h + 1, w + 1]: position (p, q) of phase (a, b) is output pixel
+  // [n, (a, b, o), h + 1, w + 1]: position (p, q) of phase (a, b) is output pixel
   // (2 (p - a) + a, 2 (q - b) + b).
-  const torch::Tensor y =
-      torch::conv2d(x, upconv_phase_weight(w), {}, 1, 1).view({n, 2, 2, out, h + 1, wd + 1});
-  using torch::indexing::Slice;
-  std::vector<torch::Tensor> phases;
-  phases.reserve(4);
-  for (int64_t a = 0; a < 2; ++a) {
-    for (int64_t b = 0; b < 2; ++b) {
-      phases.push_back(y.index({Slice(), a, b, Slice(), Slice(a, a + h), Slice(b, b + wd)}));
-    }
-  }
-  // [n, out, (a, b), h, w] -> [n, out, h, a, w, b] = [n, out, 2h, 2w].
-  return torch::stack(phases, 2)
-      .view({n, out, 2, 2, h, wd})
-      .permute({0, 1, 4, 2, 5, 3})
+  const torch::Tensor y = torch::conv2d(x, upconv_phase_weight(w), {}, 1, 1).contiguous();
+  // The interleave as one strided view [n, o, i, a, j, b] -> element (o, i + a, j + b) of phase
+  // (a, b); one reshape copy. Its backward is one scatter, where four phase slices (stack)
+  // would each allocate, zero and copy a gradient of y's full size.
+  const int64_t sn = y.stride(0), sc = y.stride(1), sh = y.stride(2), sw = y.stride(3);
+  return y.as_strided({n, out, h, 2, wd, 2},
+                      {sn, sc, sh, 2 * out * sc + sh, sw, out * sc + sw})
       .reshape({n, out, 2 * h, 2 * wd});
 }
 

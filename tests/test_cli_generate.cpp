@@ -91,7 +91,7 @@ TEST_CASE("the image of a seed does not depend on the batch size", "[cli][genera
   for (const auto& p : {a, b, c}) fs::remove_all(p);
 }
 
-TEST_CASE("conditioning changes the output; class range is checked", "[cli][generate]") {
+TEST_CASE("conditioning changes the output - class range is checked", "[cli][generate]") {
   const std::string ckpt = tiny_checkpoint("cond", {"model.conditional=true"});
   const fs::path d = fs::temp_directory_path() / ("gan_gen_d_" + std::to_string(::getpid()));
   REQUIRE(run({"generate", "--checkpoint", ckpt, "--outdir", d.string(), "--seeds", "0",

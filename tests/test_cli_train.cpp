@@ -14,7 +14,7 @@
 
 namespace fs = std::filesystem;
 
-TEST_CASE("SIGTERM finishes the step, writes a checkpoint and exits 0; resume continues",
+TEST_CASE("SIGTERM finishes the step, writes a checkpoint and exits 0 - resume continues",
           "[cli][signal]") {
   const fs::path out = fs::temp_directory_path() / ("gan_sigterm_" + std::to_string(::getpid()));
   fs::remove_all(out);

@@ -163,7 +163,7 @@ TEST_CASE("cross-key rules", "[config]") {
   CHECK_NOTHROW(gan::default_config({"metrics.names=[fid, kid]", "metrics.best=fid"}));
 }
 
-TEST_CASE("--set overrides are parsed and type-checked like file values", "[config]") {
+TEST_CASE("overrides given with --set are parsed and type-checked like file values", "[config]") {
   gan::Config cfg = gan::default_config({"optim.lr_g=1e-3", "train.batch_size=16",
                                          "data.hflip=true", "metrics.names=[fid]"});
   CHECK(cfg.optim.lr_g == Approx(1e-3));
@@ -181,7 +181,7 @@ TEST_CASE("--set overrides are parsed and type-checked like file values", "[conf
              Catch::Contains("YAML syntax error"));
 }
 
-TEST_CASE("a preset extends a base file; later values win", "[config]") {
+TEST_CASE("a preset extends a base file - later values win", "[config]") {
   TempDir d;
   d.write("base.yaml", "optim:\n  lr_g: 1e-3\n  lr_d: 1e-3\ntrain:\n  batch_size: 8\n");
   fs::create_directories(d.path / "sub");

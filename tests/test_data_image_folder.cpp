@@ -80,7 +80,7 @@ TEST_CASE("image_folder labels from sorted sub-folders, pixels in RGB order", "[
   REQUIRE(j["classes"]["1"] == "dog");
 }
 
-TEST_CASE("image_folder labels from dataset.json or none; gray stays gray", "[data][folder]") {
+TEST_CASE("image_folder labels from dataset.json or none - gray stays gray", "[data][folder]") {
   TempDir d;
   cv::Mat gray(3, 3, CV_8UC1, cv::Scalar(77));
   write_image(d.str("img0.png"), gray);

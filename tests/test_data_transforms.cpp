@@ -94,7 +94,7 @@ TEST_CASE("non-square policy: crop, pad or resize, never a silent stretch", "[da
   REQUIRE(transform_image(tall, opts(1, 1), 5).item<float>() == Approx(f(20)));
 }
 
-TEST_CASE("pad with random crop translates; flip mirrors; both seeded", "[data][transforms]") {
+TEST_CASE("pad with random crop translates - flip mirrors - both seeded", "[data][transforms]") {
   const cv::Mat img = gray(2, 2, {10, 20, 30, 40});
   // pad + center crop is the identity
   require_equal(transform_image(img, opts(2, 1).pad(1), 3), {f(10), f(20), f(30), f(40)});

@@ -1,6 +1,6 @@
-// The fast formulations of the generator's transposed convolutions (UpConv's phase convolution,
-// the 1x1-input matmul) against torch::conv_transpose2d: outputs and gradients w.r.t. input and
-// weight, in double (exact up to rounding) and float (the training precision).
+// The fast formulations in models/layers.cpp (UpConv's phase convolution, the 1x1-input
+// transposed convolution and the kernel-sized conv2d as matmuls) against torch::conv_transpose2d /
+// torch::conv2d: outputs and gradients w.r.t. input and weight, in double and float.
 #include <catch2/catch.hpp>
 
 #include <sstream>
@@ -145,5 +145,32 @@ TEST_CASE("transposed convolution of a 1x1 input runs as a matmul, exactly",
     CHECK(rel_err(zf.grad(), zr.grad()) < 1e-5);
     CHECK(rel_err(gw, layer->deconv->weight.grad()) < 1e-5);
     if (bias) CHECK(rel_err(gb, layer->deconv->bias.grad()) < 1e-5);
+  }
+}
+
+TEST_CASE("convolution of a kernel-sized input runs as a matmul, exactly", "[models][upconv]") {
+  torch::manual_seed(3);
+  for (bool bias : {false, true}) {
+    // DCGAN D's output layer: 4x4 input, 4x4 kernel, padding 0 -> one logit per image.
+    gan::Conv2dLayer layer(gan::Conv2dLayerOptions(16, 2, 4).bias(bias));
+    if (bias) {
+      torch::NoGradGuard no_grad;
+      layer->conv->bias.normal_();
+    }
+    const torch::Tensor x = torch::randn({5, 16, 4, 4});
+    const torch::Tensor dy = torch::randn({5, 2, 1, 1});
+    torch::Tensor xf = x.clone().requires_grad_(true), xr = x.clone().requires_grad_(true);
+    torch::Tensor yf = layer->forward(xf);
+    yf.backward(dy);
+    const torch::Tensor gw = layer->conv->weight.grad().clone();
+    layer->zero_grad();
+    torch::Tensor yr =
+        torch::conv2d(xr, layer->conv->weight, bias ? layer->conv->bias : torch::Tensor());
+    yr.backward(dy);
+    INFO("bias " << bias);
+    CHECK(yf.sizes() == yr.sizes());
+    CHECK(rel_err(yf, yr) < 1e-5);
+    CHECK(rel_err(xf.grad(), xr.grad()) < 1e-5);
+    CHECK(rel_err(gw, layer->conv->weight.grad()) < 1e-5);
   }
 }

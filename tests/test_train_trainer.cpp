@@ -155,7 +155,7 @@ TEST_CASE("N steps + resume + N steps equals 2N steps bit-exactly", "[trainer][r
   }
 }
 
-TEST_CASE("corrupt and truncated checkpoints are named; resume latest passes over them",
+TEST_CASE("corrupt and truncated checkpoints are named - resume latest passes over them",
           "[trainer][checkpoint]") {
   const auto out = fresh_dir("corrupt");
   gan::TrainResult r = gan::train(tiny(), run_options(out));

@@ -199,8 +199,8 @@ int run_bench(int argc, char** argv) {
   }
 
   // --- training -----------------------------------------------------------------------------
-  std::printf("%-26s %8s %9s %7s %7s %7s %6s %7s %8s %8s %8s\n", "case", "img/s", "ms/step",
-              "data", "D", "G", "EMA", "optim", "GFLOP/st", "GFLOP/s", "RSS MiB");
+  std::printf("%-26s %8s %8s %9s %7s %7s %7s %6s %7s %8s %8s %8s\n", "case", "img/s", "median",
+              "ms/step", "data", "D", "G", "EMA", "optim", "GFLOP/st", "GFLOP/s", "RSS MiB");
   std::fflush(stdout);
   auto train_case = [&](const std::string& name, TrainBenchSetup setup, const RealBatchFn& reals,
                         const std::string& note) {
@@ -209,14 +209,15 @@ int run_bench(int argc, char** argv) {
     const TrainBenchResult r = bench_train(setup, reals);
     const double rss = peak_rss_mb();
     const StepTimes& t = r.per_step;
-    std::printf("%-26s %8.1f %9.1f %7.1f %7.1f %7.1f %6.1f %7.1f %8.2f %8.1f %8.0f\n",
-                name.c_str(), r.img_per_s, 1e3 * t.total(), 1e3 * t.data, 1e3 * t.d_step,
+    std::printf("%-26s %8.1f %8.1f %9.1f %7.1f %7.1f %7.1f %6.1f %7.1f %8.2f %8.1f %8.0f\n",
+                name.c_str(), r.img_per_s, r.img_per_s_median, 1e3 * t.total(), 1e3 * t.data, 1e3 * t.d_step,
                 1e3 * t.g_step, 1e3 * t.ema, 1e3 * t.optimizer, r.flops_per_step / 1e9, r.gflops,
                 rss);
     std::fflush(stdout);
     nlohmann::json j = {
         {"case", name},
         {"img_per_s", r.img_per_s},
+        {"img_per_s_median", r.img_per_s_median},
         {"peak_rss_mb", rss},
         {"batch", setup.batch_size},
         {"resolution", setup.shape.resolution},

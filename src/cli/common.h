@@ -2,6 +2,10 @@
 // loading the config from --config/--set.
 #pragma once
 
+// --set values may hold commas (lists such as [fid, kid]): repeated options are never split.
+#ifndef CXXOPTS_VECTOR_DELIMITER
+#define CXXOPTS_VECTOR_DELIMITER '\0'
+#endif
 #include <cxxopts.hpp>
 #include <optional>
 #include <string>

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "models/layers.h"
 #include "src/train/ema.h"
@@ -75,6 +76,7 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
       train_flops_per_image(flops_per_image(*g, setup.shape), flops_per_image(*d, setup.shape)) *
       double(batch);
   int64_t nimg = 0;
+  std::vector<double> step_totals;
   double sink = 0;  // keeps the read-outs observable, as in the trainer
   for (int step = 0; step < setup.warmup + setup.steps; ++step) {
     const bool timed = step >= setup.warmup;
@@ -128,6 +130,7 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
     t.ema = seconds_since(t0);
 
     if (timed) {
+      step_totals.push_back(t.total());
       result.per_step.data += t.data;
       result.per_step.d_step += t.d_step;
       result.per_step.g_step += t.g_step;
@@ -146,6 +149,13 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
   const double step_s = result.per_step.total();
   result.img_per_s = step_s > 0 ? double(batch) / step_s : 0;
   result.gflops = step_s > 0 ? result.flops_per_step / step_s / 1e9 : 0;
+  if (!step_totals.empty()) {
+    std::sort(step_totals.begin(), step_totals.end());
+    const size_t m = step_totals.size();
+    const double median = m % 2 ? step_totals[m / 2]
+                                : 0.5 * (step_totals[m / 2 - 1] + step_totals[m / 2]);
+    result.img_per_s_median = median > 0 ? double(batch) / median : 0;
+  }
   return result;
 }
 

@@ -133,7 +133,8 @@ struct ProcessGroup::Impl {
 };
 
 ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device device,
-                           std::chrono::milliseconds timeout)
+                           std::chrono::milliseconds timeout,
+                           std::chrono::milliseconds rendezvous_timeout)
     : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
   s.env = env;
@@ -154,9 +155,14 @@ ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device device,
     opts.port = uint16_t(env.master_port);
     opts.isServer = env.rank == 0;
     opts.numWorkers = size_t(env.world_size);
-    opts.waitWorkers = false;  // the process group's own rendezvous waits for everyone
-    opts.timeout = timeout;
+    opts.waitWorkers = false;  // the arrival barrier below does it, with a clearer error
+    opts.timeout = std::max(timeout, rendezvous_timeout);
     s.store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
+    // Arrival barrier on the store, under the (long) rendezvous timeout: once it passes every
+    // rank is alive, so the backend's own connection setup below fits in the (short)
+    // collective timeout even on a loaded machine.
+    if (s.store->add("gan/arrived", 1) == env.world_size) s.store->set("gan/all_arrived", {1});
+    s.store->wait({"gan/all_arrived"}, std::max(timeout, rendezvous_timeout));
 #ifdef USE_C10D_NCCL
     if (s.backend == "nccl") {
       // Lets the NCCL watchdog abort a collective that outlives the timeout instead of hanging.
@@ -345,7 +351,8 @@ bool distributed_available() {
 
 struct ProcessGroup::Impl {};
 
-ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device, std::chrono::milliseconds) {
+ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device, std::chrono::milliseconds,
+                           std::chrono::milliseconds) {
   throw std::runtime_error("distributed training (rank " + std::to_string(env.rank) + " of " +
                            std::to_string(env.world_size) +
                            ") needs c10d, which this build does not have (GAN_WITH_C10D=OFF "

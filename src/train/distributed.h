@@ -47,11 +47,15 @@ bool distributed_available();
 class ProcessGroup {
  public:
   static constexpr std::chrono::milliseconds kDefaultTimeout{60000};
+  static constexpr std::chrono::milliseconds kDefaultRendezvousTimeout{300000};
 
   // Rendezvous with the other ranks. `device` is where the training tensors live: CPU uses
-  // Gloo; CUDA uses NCCL where compiled in, otherwise Gloo on host copies.
+  // Gloo; CUDA uses NCCL where compiled in, otherwise Gloo on host copies. `timeout` bounds
+  // every collective; `rendezvous_timeout` bounds the wait for all ranks to arrive, which is
+  // longer because launchers start ranks seconds (SLURM: minutes) apart.
   ProcessGroup(const DistEnv& env, c10::Device device,
-               std::chrono::milliseconds timeout = kDefaultTimeout);
+               std::chrono::milliseconds timeout = kDefaultTimeout,
+               std::chrono::milliseconds rendezvous_timeout = kDefaultRendezvousTimeout);
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;
