@@ -9,6 +9,7 @@
 #include "src/core/errors.h"
 #include "src/train/checkpoint.h"
 #include "src/train/components.h"
+#include "src/train/distributed.h"
 #include "src/train/trainer.h"
 
 namespace gan::cli {
@@ -25,9 +26,28 @@ int run_train(int argc, char** argv) {
       "when given), a run folder, or a checkpoint file. The checkpoint's config is used; "
       "--set still applies.",
       cxxopts::value<std::string>())("desc", "Suffix of the run folder name",
-                                     cxxopts::value<std::string>()->default_value(""));
+                                     cxxopts::value<std::string>()->default_value(""))(
+      "nproc",
+      "Start N local processes (data-parallel over c10d, like torchrun); without it, RANK/"
+      "WORLD_SIZE/MASTER_ADDR/MASTER_PORT from the environment are used",
+      cxxopts::value<int>());
   auto args = parse(options, argc, argv);
   if (!args) return 0;
+  if (args->count("nproc") && !std::getenv("RANK")) {
+    // Relaunch this binary N times with the same arguments minus --nproc.
+    std::vector<std::string> child = {"/proc/self/exe"};
+    for (int i = 0; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (i == 0) {
+        child.push_back("train");
+      } else if (a == "--nproc") {
+        ++i;
+      } else if (a.rfind("--nproc=", 0) != 0) {
+        child.push_back(a);
+      }
+    }
+    return spawn_local_processes((*args)["nproc"].as<int>(), child);
+  }
 
   TrainRunOptions run_options;
   run_options.outdir = (*args)["outdir"].as<std::string>();
@@ -53,6 +73,7 @@ int run_train(int argc, char** argv) {
   install_train_eval_hook(cfg);
 
   TrainResult result = train(cfg, run_options);
+  if (dist_env_from_environment().rank != 0) return 0;  // rank 0 reports
   std::cout << "run folder:  " << result.run_dir << "\n"
             << "checkpoint:  " << result.last_checkpoint << "\n"
             << "samples:     " << result.run_dir << "/fakes*.png\n"

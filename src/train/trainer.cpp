@@ -22,6 +22,7 @@
 #include "src/core/runtime.h"
 #include "src/train/checkpoint.h"
 #include "src/train/diffaugment.h"
+#include "src/train/distributed.h"
 #include "src/train/ema.h"
 #include "src/train/image_grid.h"
 #include "src/train/losses.h"
@@ -146,6 +147,9 @@ struct Run {
     return path;
   }
 
+  std::unique_ptr<ProcessGroup> pg;  // null in a single-process run
+  bool leader = true;                // rank 0: the only rank that writes files
+
   torch::Tensor sample_labels(int64_t n) {
     if (!cfg.model.conditional) return torch::Tensor();
     return torch::randint(shape.num_classes, {n}, torch::TensorOptions(torch::kLong))
@@ -185,30 +189,53 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   run.cfg = cfg;
   run.device = apply_runtime(cfg.runtime, cfg.where("runtime.device"));
   const bool resuming = !options.resume_from.empty();
+  const DistEnv dist = dist_env_from_environment();
+  if (dist.active()) {
+    if (cfg.train.on_nan == "rollback") {
+      throw ConfigError(cfg.where("train.on_nan") +
+                        "train.on_nan: rollback is not supported with WORLD_SIZE > 1 (use stop)");
+    }
+    if (run.device.is_cuda()) run.device = c10::Device(c10::kCUDA, c10::DeviceIndex(dist.local_rank));
+    const char* timeout_env = std::getenv("GAN_DIST_TIMEOUT_S");
+    const int timeout_s = timeout_env ? std::max(1, std::atoi(timeout_env)) : 600;
+    run.pg = std::make_unique<ProcessGroup>(dist, run.device, std::chrono::seconds(timeout_s));
+    run.leader = dist.rank == 0;
+    // One rank speaks; the others only report problems.
+    if (!run.leader) spdlog::set_level(spdlog::level::warn);
+  }
+  auto global_mean = [&](double v) { return run.pg ? run.pg->allreduce_sum(v) / dist.world_size : v; };
+  auto any_rank = [&](bool v) { return run.pg ? run.pg->allreduce_sum(v ? 1.0 : 0.0) > 0 : v; };
 
   // --- run folder ---------------------------------------------------------------------------
   if (resuming) {
     run.dir = fs::path(options.resume_from).parent_path().parent_path().string();
-  } else {
+  } else if (run.leader) {
     run.dir = make_run_dir(options.outdir, cfg.name, options.desc);
   }
-  fs::create_directories(fs::path(run.dir) / "checkpoints");
-  add_log_file((fs::path(run.dir) / "log.txt").string());
   struct LogFileScope {
-    ~LogFileScope() { remove_log_file(); }
+    bool active = false;
+    ~LogFileScope() {
+      if (active) remove_log_file();
+    }
   } log_scope;
-  spdlog::info("{} run folder {}", resuming ? "resuming in" : "new", run.dir);
-  spdlog::info("{}", runtime_description());
-  write_file_atomic((fs::path(run.dir) / "config.yaml").string(), to_yaml(cfg));
+  if (run.leader) {
+    fs::create_directories(fs::path(run.dir) / "checkpoints");
+    add_log_file((fs::path(run.dir) / "log.txt").string());
+    log_scope.active = true;
+    spdlog::info("{} run folder {}", resuming ? "resuming in" : "new", run.dir);
+    spdlog::info("{}", runtime_description());
+    if (run.pg) spdlog::info("distributed: {} processes ({})", dist.world_size, run.pg->backend());
+    write_file_atomic((fs::path(run.dir) / "config.yaml").string(), to_yaml(cfg));
+  }
 
   // --- data ---------------------------------------------------------------------------------
   run.dataset = make_dataset(cfg.data);
   spdlog::info("data: {}", run.dataset->describe());
-  if (run.dataset->num_classes() > 0) {
+  if (run.leader && run.dataset->num_classes() > 0) {
     save_class_names(*run.dataset, (fs::path(run.dir) / "classes.json").string());
   }
   run.loader = std::make_unique<Loader>(run.dataset, transform_options(cfg.data),
-                                        loader_options(cfg));
+                                        loader_options(cfg, dist.rank, dist.world_size));
   run.shape = {cfg.data.resolution, cfg.data.channels,
                cfg.model.conditional ? run.dataset->num_classes() : 0};
   run.progress.num_classes = run.shape.num_classes;
@@ -220,6 +247,11 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   run.g->to(run.device);
   run.d->to(run.device);
   run.g_ema->to(run.device);
+  if (run.pg) {
+    // Every rank starts from rank 0's weights (they agree anyway: same seed).
+    run.pg->broadcast_parameters(*run.g);
+    run.pg->broadcast_parameters(*run.d);
+  }
   copy_module_state(*run.g_ema, *run.g);
   run.g_ema->eval();
   set_requires_grad(*run.g_ema, false);
@@ -242,8 +274,18 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
                  run.progress.step, run.progress.nimg / 1000.0);
   }
 
+  // Every rank draws the random inputs of the whole (global) batch from the same RNG stream and
+  // uses its own slice, so N ranks compute what one process would with the full batch.
   const int64_t batch = cfg.train.batch_size;
-  const int64_t micro = batch / cfg.train.accumulate;
+  const int64_t local = batch / dist.world_size;
+  const int64_t local_start = local * dist.rank;
+  const int64_t micro = local / cfg.train.accumulate;
+  if (local * dist.world_size != batch || micro * cfg.train.accumulate != local) {
+    throw ConfigError(cfg.where("train.batch_size") + "train.batch_size (" +
+                      std::to_string(batch) + ") must divide into WORLD_SIZE (" +
+                      std::to_string(dist.world_size) + ") x train.accumulate (" +
+                      std::to_string(cfg.train.accumulate) + ") equal parts");
+  }
   const int64_t target_nimg = int64_t(std::llround(cfg.train.kimg * 1000.0));
   auto done = [&] {
     return cfg.train.kimg > 0 ? run.progress.nimg >= target_nimg
@@ -251,7 +293,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   };
   const std::string stats_path = (fs::path(run.dir) / "stats.jsonl").string();
 
-  if (!resuming) {
+  if (!resuming && run.leader) {
     // Real samples and the untrained generator, for comparison with later grids.
     const int64_t n = int64_t(cfg.train.grid_size) * cfg.train.grid_size;
     std::vector<torch::Tensor> reals;
@@ -325,15 +367,21 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       const bool regularise = (d_steps_total % cfg.loss.reg_interval) == 0 &&
                               (cfg.loss.r1_gamma > 0 || cfg.loss.gp_lambda > 0);
       run.opt_d->zero_grad();
-      for (int64_t start = 0; start < batch; start += micro) {
+      const torch::Tensor z_all = torch::randn({batch, run.g->z_dim()}, run.device)
+                                      .slice(0, local_start, local_start + local);
+      const torch::Tensor fake_labels_all = run.sample_labels(batch);
+      for (int64_t start = 0; start < local; start += micro) {
         torch::Tensor real = reals.slice(0, start, start + micro);
         torch::Tensor labels = cfg.model.conditional ? real_labels.slice(0, start, start + micro)
                                                      : torch::Tensor();
         torch::Tensor fake;
         {
           torch::NoGradGuard no_grad;
-          torch::Tensor z = torch::randn({micro, run.g->z_dim()}, run.device);
-          fake = run.g->forward(z, run.sample_labels(micro));
+          torch::Tensor fake_labels =
+              fake_labels_all.defined()
+                  ? fake_labels_all.slice(0, local_start + start, local_start + start + micro)
+                  : fake_labels_all;
+          fake = run.g->forward(z_all.slice(0, start, start + micro), fake_labels);
         }
         const bool r1 = regularise && cfg.loss.r1_gamma > 0;
         torch::Tensor real_in = r1 ? real.detach().requires_grad_(true) : real;
@@ -357,6 +405,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
         d_real_step += real_logits.mean().item<double>() / cfg.train.accumulate;
         d_fake_step += fake_logits.mean().item<double>() / cfg.train.accumulate;
       }
+      if (run.pg) run.pg->allreduce_gradients(d_params);
       if (critic == cfg.train.n_critic - 1) tick.gnorm_d += grad_norm(d_params);
       run.opt_d->step();
       ++d_steps_total;
@@ -368,19 +417,28 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     set_requires_grad(*run.d, false);
     run.opt_g->zero_grad();
     double loss_g_step = 0;
-    for (int64_t start = 0; start < batch; start += micro) {
-      torch::Tensor z = torch::randn({micro, run.g->z_dim()}, run.device);
-      torch::Tensor labels = run.sample_labels(micro);
+    const torch::Tensor z_all = torch::randn({batch, run.g->z_dim()}, run.device)
+                                    .slice(0, local_start, local_start + local);
+    const torch::Tensor labels_all = run.sample_labels(batch);
+    for (int64_t start = 0; start < local; start += micro) {
+      torch::Tensor z = z_all.slice(0, start, start + micro);
+      torch::Tensor labels =
+          labels_all.defined()
+              ? labels_all.slice(0, local_start + start, local_start + start + micro)
+              : labels_all;
       torch::Tensor fake = run.g->forward(z, labels);
       torch::Tensor logits = run.d->forward(diff_augment(fake, cfg.augment.diffaugment), labels);
       torch::Tensor loss = g_loss(cfg.loss.type, logits);
       (loss / double(cfg.train.accumulate)).backward();
       loss_g_step += loss.item<double>() / cfg.train.accumulate;
     }
+    if (run.pg) run.pg->allreduce_gradients(g_params);
     tick.gnorm_g += grad_norm(g_params);
 
     const double mean_loss_d = loss_d_step / cfg.train.n_critic;
-    if (!std::isfinite(mean_loss_d) || !std::isfinite(loss_g_step) || !std::isfinite(reg_step)) {
+    // Every rank must take the same branch, or the next collective would hang.
+    if (any_rank(!std::isfinite(mean_loss_d) || !std::isfinite(loss_g_step) ||
+                 !std::isfinite(reg_step))) {
       const std::string what = "non-finite loss at step " + std::to_string(run.progress.step + 1) +
                                " (loss_d " + std::to_string(mean_loss_d) + ", loss_g " +
                                std::to_string(loss_g_step) + ")";
@@ -425,7 +483,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     ++tick.steps;
 
     const bool finished = done();
-    const bool stop = g_stop_signal != 0;
+    const bool stop = any_rank(g_stop_signal != 0);
 
     // Tick: stats line and progress.
     if (run.progress.nimg >= next_tick || finished || stop) {
@@ -440,6 +498,11 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
           cfg.train.kimg > 0 ? double(target_nimg - run.progress.nimg) / std::max(rate_total, 1e-9)
                              : double(cfg.train.steps - run.progress.step) * total_secs /
                                    std::max<double>(1, double(run.progress.step));
+      tick.loss_d = global_mean(tick.loss_d);
+      tick.loss_g = global_mean(tick.loss_g);
+      tick.reg = global_mean(tick.reg);
+      tick.d_real = global_mean(tick.d_real);
+      tick.d_fake = global_mean(tick.d_fake);
       nlohmann::json j = {
           {"step", run.progress.step},
           {"kimg", kimg_of(run.progress.nimg)},
@@ -461,7 +524,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count()) /
                             1000.0}};
-      append_line(stats_path, j.dump());
+      if (run.leader) append_line(stats_path, j.dump());
       char line[256];
       std::snprintf(line, sizeof(line),
                     "step %lld  kimg %.2f  %.0f img/s  ETA %s  loss_d %.4f  loss_g %.4f  "
@@ -469,7 +532,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
                     (long long)run.progress.step, kimg_of(run.progress.nimg), j["img_per_s"].get<double>(),
                     format_duration(remaining).c_str(), tick.loss_d / n, tick.loss_g / n,
                     tick.d_real / n, tick.d_fake / n);
-      if (tty) {
+      if (tty && run.leader) {
         std::fprintf(stderr, "\r\033[K%s", line);
         std::fflush(stderr);
         spdlog::debug("{}", line);
@@ -481,7 +544,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       tick_start_nimg = run.progress.nimg;
       tick_wait_start = run.loader->wait_seconds();
     }
-    if (run.progress.nimg >= next_sample || finished) {
+    if (run.leader && (run.progress.nimg >= next_sample || finished)) {
       next_sample = next_boundary(run.progress.nimg, cfg.train.sample_kimg);
       char name[64];
       std::snprintf(name, sizeof(name), "fakes%06lld.png",
@@ -490,13 +553,14 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     }
     const bool metric_due = run.progress.nimg >= next_metric;
     if (run.progress.nimg >= next_snapshot || finished || stop || metric_due) {
-      if (tty) std::fputc('\n', stderr);
+      if (tty && run.leader) std::fputc('\n', stderr);
       next_snapshot = next_boundary(run.progress.nimg, cfg.train.snapshot_kimg);
-      const std::string ckpt = run.write_checkpoint();
-      if (metric_due || (finished && !cfg.metrics.names.empty())) {
-        next_metric = next_boundary(run.progress.nimg, cfg.metrics.every_kimg);
-        run_evaluation(ckpt);
+      if (run.leader) {
+        const std::string ckpt = run.write_checkpoint();
+        if (metric_due || (finished && !cfg.metrics.names.empty())) run_evaluation(ckpt);
       }
+      if (metric_due) next_metric = next_boundary(run.progress.nimg, cfg.metrics.every_kimg);
+      if (run.pg) run.pg->barrier();  // the others wait while rank 0 writes and evaluates
     }
     if (stop) {
       spdlog::warn("stopped by signal {} at step {}; checkpoint {}", int(g_stop_signal),
@@ -504,8 +568,9 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       break;
     }
   }
-  if (tty) std::fputc('\n', stderr);
-  if (run.last_checkpoint.empty()) run.write_checkpoint();
+  if (tty && run.leader) std::fputc('\n', stderr);
+  if (run.leader && run.last_checkpoint.empty()) run.write_checkpoint();
+  if (run.pg) run.pg->barrier();
 
   TrainResult result;
   result.run_dir = run.dir;
