@@ -19,7 +19,7 @@ classifier="$outdir/classifier-fashion-mnist.pt"
 if [ ! -f "$classifier" ]; then
   $gan train-classifier --config configs/fashion_mnist_dcgan.yaml --out "$classifier"
 fi
-$gan evaluate --checkpoint "$checkpoint" --metrics fid,kid,is,pr,dc --num 5000 \
+$gan evaluate --checkpoint "$checkpoint" --metrics fid,kid,is,pr,dc --num 5000 --num-real 10000 \
   --detector classifier --detector-path "$classifier" --cache-dir "$outdir/.cache/stats" \
   --json "$run_dir/evaluation.json"
 $gan generate --checkpoint "$checkpoint" --outdir "$run_dir/generated" --seeds 0-63 --grid 8x8

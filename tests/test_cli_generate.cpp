@@ -69,8 +69,11 @@ TEST_CASE("the image of a seed does not depend on the batch size", "[cli][genera
   // Interpolation: the first and last column equal the seeds' own images.
   const fs::path c = fs::temp_directory_path() / ("gan_gen_c_" + std::to_string(::getpid()));
   REQUIRE(run({"generate", "--checkpoint", ckpt, "--outdir", c.string(), "--seeds", "2,5",
-               "--interp", "slerp", "--steps", "5", "--frames", (c / "frames").string()})
+               "--interp", "slerp", "--steps", "5", "--frames", (c / "frames").string(),
+               "--video", (c / "interp.avi").string()})
               .code == 0);
+  CHECK(fs::exists(c / "interp.avi"));
+  CHECK(fs::file_size(c / "interp.avi") > 0);
   CHECK(same(read(c / "frames" / "frame00000.png"), read(a / "seed0002.png")));
   CHECK(same(read(c / "frames" / "frame00004.png"), read(a / "seed0005.png")));
   CHECK_FALSE(same(read(c / "frames" / "frame00002.png"), read(a / "seed0002.png")));
