@@ -11,18 +11,6 @@
 
 namespace gan {
 
-namespace {
-
-uint64_t below(std::mt19937_64& rng, uint64_t n) {
-  if (n <= 1) return 0;
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t v;
-  do v = rng();
-  while (v >= limit);
-  return v % n;
-}
-
-}  // namespace
 
 LoaderOptions loader_options(const Config& cfg, int rank, int world_size) {
   if (world_size < 1 || rank < 0 || rank >= world_size) {
@@ -54,7 +42,7 @@ std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch, 
   if (!shuffle) return perm;
   std::mt19937_64 rng(mix_seed(seed, uint64_t(epoch)));
   for (int64_t i = n - 1; i > 0; --i) {
-    const int64_t j = int64_t(below(rng, uint64_t(i + 1)));
+    const int64_t j = int64_t(random_below(rng, uint64_t(i + 1)));
     std::swap(perm[size_t(i)], perm[size_t(j)]);
   }
   return perm;

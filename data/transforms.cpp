@@ -17,17 +17,6 @@ uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Uniform integer in [0, n) from a 64-bit engine, without std::uniform_int_distribution (whose
-// output differs between standard libraries). Lemire-style rejection keeps it unbiased.
-uint64_t below(std::mt19937_64& rng, uint64_t n) {
-  if (n <= 1) return 0;
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t v;
-  do v = rng();
-  while (v >= limit);
-  return v % n;
-}
-
 int interpolation(const std::string& name) {
   if (name == "area") return cv::INTER_AREA;
   if (name == "bilinear") return cv::INTER_LINEAR;
@@ -38,6 +27,17 @@ int interpolation(const std::string& name) {
 }
 
 }  // namespace
+
+// Uniform integer in [0, n) from a 64-bit engine, without std::uniform_int_distribution (whose
+// output differs between standard libraries). Lemire-style rejection keeps it unbiased.
+uint64_t random_below(std::mt19937_64& rng, uint64_t n) {
+  if (n <= 1) return 0;
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  uint64_t v;
+  do v = rng();
+  while (v >= limit);
+  return v % n;
+}
 
 uint64_t mix_seed(uint64_t a, uint64_t b) {
   return splitmix64(splitmix64(a) ^ (b + 0x632be59bd9b4e019ULL));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -43,5 +44,9 @@ void image_to_chw(const cv::Mat& image, float* dst);
 
 // Splitmix64-based mixing of seeds: a stable, platform-independent hash for deriving streams.
 uint64_t mix_seed(uint64_t a, uint64_t b);
+
+// Uniform integer in [0, n), identical on every standard library (unlike
+// std::uniform_int_distribution), so shuffles and crops reproduce everywhere.
+uint64_t random_below(std::mt19937_64& rng, uint64_t n);
 
 }  // namespace gan

@@ -233,4 +233,19 @@ double flops_per_image(DiscriminatorImpl& d, const NetworkShape& shape) {
   return counter.flops();
 }
 
+torch::Tensor generator_input(const torch::Tensor& z, const torch::Tensor& labels, int64_t z_dim,
+                              int64_t one_hot_classes, const std::string& name) {
+  torch::Tensor x = z.reshape({z.size(0), -1});
+  TORCH_CHECK(x.size(1) == z_dim, name, " generator: z has ", x.size(1), " features, expected ",
+              z_dim);
+  if (one_hot_classes > 0) {
+    TORCH_CHECK(labels.defined(), "a conditional generator needs labels");
+    x = torch::cat(
+        {x, torch::one_hot(labels.reshape({-1}).to(torch::kLong), one_hot_classes)
+                .to(x.scalar_type())},
+        1);
+  }
+  return x;
+}
+
 }  // namespace gan

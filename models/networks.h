@@ -51,6 +51,12 @@ std::vector<std::string> discriminator_types();
 void initialize_weights(torch::nn::Module& net, const std::string& scheme);
 std::vector<std::string> init_schemes();
 
+// z as [N, z_dim] (checked, `name` in the message), with the one-hot class appended when
+// `one_hot_classes` > 0: conditional generators without conditional batch norm carry the class
+// this way.
+torch::Tensor generator_input(const torch::Tensor& z, const torch::Tensor& labels, int64_t z_dim,
+                              int64_t one_hot_classes, const std::string& name);
+
 // Number of scalars in the parameters (not buffers) of `net`.
 int64_t count_parameters(const torch::nn::Module& net);
 

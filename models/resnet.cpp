@@ -156,15 +156,9 @@ ResnetGeneratorImpl::ResnetGeneratorImpl(const ResnetGeneratorOptions& options_)
 }
 
 torch::Tensor ResnetGeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
-  torch::Tensor x = z.reshape({z.size(0), -1});
-  TORCH_CHECK(x.size(1) == options.z_dim(), "resnet generator: z has ", x.size(1),
-              " features, expected ", options.z_dim());
-  if (options.num_classes() > 0 && options.norm() == "none") {
-    TORCH_CHECK(labels.defined(), "a conditional generator needs labels");
-    x = torch::cat({x, torch::one_hot(labels.reshape({-1}).to(torch::kLong), options.num_classes())
-                           .to(x.scalar_type())},
-                   1);
-  }
+  const torch::Tensor x =
+      generator_input(z, labels, options.z_dim(),
+                      options.norm() == "none" ? options.num_classes() : 0, "resnet");
   torch::Tensor h = input_->forward(x).view({x.size(0), top_channels_, 4, 4});
   for (auto& block : blocks_) h = block->forward(h, labels);
   h = torch::relu(norm_->forward(h, labels));
