@@ -11,7 +11,6 @@
 
 namespace gan {
 
-
 LoaderOptions loader_options(const Config& cfg, int rank, int world_size) {
   if (world_size < 1 || rank < 0 || rank >= world_size) {
     throw ConfigError("loader: rank " + std::to_string(rank) + " outside world size " +

@@ -36,21 +36,25 @@ torch::Tensor ClassifierImpl::features(const torch::Tensor& x) {
   return torch::relu(fc_->forward(body_->forward(x)));
 }
 
-torch::Tensor ClassifierImpl::forward(const torch::Tensor& x) { return head_->forward(features(x)); }
+torch::Tensor ClassifierImpl::forward(const torch::Tensor& x) {
+  return head_->forward(features(x));
+}
 
-torch::Tensor prepare_classifier_input(const ClassifierOptions& options, const torch::Tensor& x_in) {
+torch::Tensor prepare_classifier_input(const ClassifierOptions& options,
+                                       const torch::Tensor& x_in) {
   torch::Tensor x = x_in;
   if (x.size(1) != options.channels()) {
-    if (x.size(1) == 1) x = x.expand({-1, options.channels(), -1, -1});
-    else x = x.mean(1, true).expand({-1, options.channels(), -1, -1});
+    if (x.size(1) == 1)
+      x = x.expand({-1, options.channels(), -1, -1});
+    else
+      x = x.mean(1, true).expand({-1, options.channels(), -1, -1});
   }
   const int64_t r = options.resolution();
   if (x.size(2) != r || x.size(3) != r) {
-    x = torch::nn::functional::interpolate(
-        x, torch::nn::functional::InterpolateFuncOptions()
-               .size(std::vector<int64_t>{r, r})
-               .mode(torch::kBilinear)
-               .align_corners(false));
+    x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{r, r})
+                                                  .mode(torch::kBilinear)
+                                                  .align_corners(false));
   }
   return x.contiguous();
 }
@@ -92,8 +96,9 @@ double train_classifier(Classifier& model, const LabelledBatchFn& next_batch,
                         const ClassifierTrainOptions& options) {
   model->to(options.device());
   model->train();
-  torch::optim::Adam opt(model->parameters(),
-                         torch::optim::AdamOptions(options.lr()).weight_decay(options.weight_decay()));
+  torch::optim::Adam opt(
+      model->parameters(),
+      torch::optim::AdamOptions(options.lr()).weight_decay(options.weight_decay()));
   int64_t correct = 0, seen = 0;
   double last_acc = 0;
   for (int64_t step = 0; step < options.steps(); ++step) {
@@ -113,8 +118,8 @@ double train_classifier(Classifier& model, const LabelledBatchFn& next_batch,
     seen += y.size(0);
     if ((step + 1) % options.log_every() == 0 || step + 1 == options.steps()) {
       last_acc = static_cast<double>(correct) / std::max<int64_t>(seen, 1);
-      spdlog::info("classifier step {}/{} loss {:.4f} train acc {:.4f}", step + 1,
-                   options.steps(), loss.item<double>(), last_acc);
+      spdlog::info("classifier step {}/{} loss {:.4f} train acc {:.4f}", step + 1, options.steps(),
+                   loss.item<double>(), last_acc);
       correct = seen = 0;
     }
   }
@@ -131,7 +136,8 @@ double evaluate_classifier(Classifier& model, const LabelledBatchFn& next_batch,
     auto [images, labels] = next_batch();
     if (!images.defined()) break;
     torch::Tensor x = prepare_classifier_input(model->options(), images.to(device));
-    correct += model->forward(x).argmax(1).eq(labels.to(device, torch::kInt64)).sum().item<int64_t>();
+    correct +=
+        model->forward(x).argmax(1).eq(labels.to(device, torch::kInt64)).sum().item<int64_t>();
     seen += labels.size(0);
   }
   return seen ? static_cast<double>(correct) / seen : 0.0;

@@ -49,9 +49,8 @@ DcganGeneratorImpl::DcganGeneratorImpl(const DcganGeneratorOptions& options_) : 
 }
 
 torch::Tensor DcganGeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
-  const torch::Tensor x =
-      generator_input(z, labels, options.z_dim(),
-                      options.norm() == "none" ? options.num_classes() : 0, "dcgan");
+  const torch::Tensor x = generator_input(
+      z, labels, options.z_dim(), options.norm() == "none" ? options.num_classes() : 0, "dcgan");
   torch::Tensor h = input_->forward(x.view({x.size(0), x.size(1), 1, 1}));
   h = torch::relu(norms_[0]->forward(h, labels));
   for (size_t i = 0; i < ups_.size(); ++i) {

@@ -182,8 +182,8 @@ torch::Tensor upconv_phase_weight(const torch::Tensor& w) {
   const int64_t in = w.size(0), out = w.size(1);
   // Flipped, kernel row 3 - ky = 2 dy + a splits into (dy, a); likewise columns into (dx, b).
   return w.flip({2, 3})
-      .reshape({in, out, 2, 2, 2, 2})   // [in, out, dy, a, dx, b]
-      .permute({3, 5, 1, 0, 2, 4})      // [a, b, out, in, dy, dx]
+      .reshape({in, out, 2, 2, 2, 2})  // [in, out, dy, a, dx, b]
+      .permute({3, 5, 1, 0, 2, 4})     // [a, b, out, in, dy, dx]
       .reshape({4 * out, in, 2, 2});
 }
 
@@ -198,8 +198,7 @@ torch::Tensor upconv_phase_forward(const torch::Tensor& x, const torch::Tensor& 
   // (a, b); one reshape copy. Its backward is one scatter, where four phase slices (stack)
   // would each allocate, zero and copy a gradient of y's full size.
   const int64_t sn = y.stride(0), sc = y.stride(1), sh = y.stride(2), sw = y.stride(3);
-  return y.as_strided({n, out, h, 2, wd, 2},
-                      {sn, sc, sh, 2 * out * sc + sh, sw, out * sc + sw})
+  return y.as_strided({n, out, h, 2, wd, 2}, {sn, sc, sh, 2 * out * sc + sh, sw, out * sc + sw})
       .reshape({n, out, 2 * h, 2 * wd});
 }
 

@@ -240,10 +240,9 @@ torch::Tensor generator_input(const torch::Tensor& z, const torch::Tensor& label
               z_dim);
   if (one_hot_classes > 0) {
     TORCH_CHECK(labels.defined(), "a conditional generator needs labels");
-    x = torch::cat(
-        {x, torch::one_hot(labels.reshape({-1}).to(torch::kLong), one_hot_classes)
-                .to(x.scalar_type())},
-        1);
+    x = torch::cat({x, torch::one_hot(labels.reshape({-1}).to(torch::kLong), one_hot_classes)
+                           .to(x.scalar_type())},
+                   1);
   }
   return x;
 }

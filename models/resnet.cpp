@@ -156,9 +156,8 @@ ResnetGeneratorImpl::ResnetGeneratorImpl(const ResnetGeneratorOptions& options_)
 }
 
 torch::Tensor ResnetGeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
-  const torch::Tensor x =
-      generator_input(z, labels, options.z_dim(),
-                      options.norm() == "none" ? options.num_classes() : 0, "resnet");
+  const torch::Tensor x = generator_input(
+      z, labels, options.z_dim(), options.norm() == "none" ? options.num_classes() : 0, "resnet");
   torch::Tensor h = input_->forward(x).view({x.size(0), top_channels_, 4, 4});
   for (auto& block : blocks_) h = block->forward(h, labels);
   h = torch::relu(norm_->forward(h, labels));

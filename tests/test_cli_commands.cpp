@@ -13,8 +13,8 @@ TEST_CASE("version, help and unknown commands", "[cli]") {
   auto unknown = run({"trian"});
   CHECK(unknown.code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("unknown command 'trian'"));
-  for (const char* sub : {"train", "generate", "evaluate", "config", "info", "data",
-                          "train-classifier"}) {
+  for (const char* sub :
+       {"train", "generate", "evaluate", "config", "info", "data", "train-classifier"}) {
     INFO(sub);
     auto h = run({sub, "--help"});
     CHECK(h.code == 0);

@@ -19,8 +19,8 @@ TEST_CASE("gan data inspect prints the dataset and writes a grid of real samples
   CHECK(fs::exists(out / "classes.json"));
   fs::remove_all(out);
 
-  auto missing = test_cli::run({"data", "inspect", "--set", "data.path=/nonexistent/fmnist",
-                                "--out", out.string()});
+  auto missing = test_cli::run(
+      {"data", "inspect", "--set", "data.path=/nonexistent/fmnist", "--out", out.string()});
   CHECK(missing.code == 1);
   CHECK_THAT(missing.err, Catch::Contains("/nonexistent/fmnist"));
   auto no_action = test_cli::run({"data"});

@@ -1,7 +1,7 @@
 // `gan train --nproc 2` (two processes over c10d/Gloo on 127.0.0.1) ends with the same
 // parameters as one process with the full batch, and resumes with a different process count.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 
@@ -39,9 +39,12 @@ TEST_CASE("two ranks with B/2 each match one rank with B", "[cli][distributed]")
   fs::remove_all(out);
   // No batch norm: per-rank batch statistics are (by design) not synchronised.
   const std::vector<std::string> common = {
-      "--config", test_cli::config("synthetic_shapes_tiny.yaml"), "--set", "train.steps=4",
-      "--set", "model.g_norm=none", "--set", "model.d_norm=none", "--set", "runtime.threads=1",
-      "--set", "data.workers=1"};
+      "--config", test_cli::config("synthetic_shapes_tiny.yaml"),
+      "--set",    "train.steps=4",
+      "--set",    "model.g_norm=none",
+      "--set",    "model.d_norm=none",
+      "--set",    "runtime.threads=1",
+      "--set",    "data.workers=1"};
   auto with = [&](std::vector<std::string> head) {
     head.insert(head.end(), common.begin(), common.end());
     return head;
@@ -72,8 +75,9 @@ TEST_CASE("two ranks with B/2 each match one rank with B", "[cli][distributed]")
   CHECK_THAT(log, Catch::Contains("distributed: 2 processes (gloo)"));
 
   // Resume the 2-process run with 1 process.
-  auto resumed = test_cli::run({"train", "--resume", (out / "two" / "00000-synthetic_shapes_tiny").string(),
-                                "--outdir", (out / "two").string(), "--set", "train.steps=6"});
+  auto resumed =
+      test_cli::run({"train", "--resume", (out / "two" / "00000-synthetic_shapes_tiny").string(),
+                     "--outdir", (out / "two").string(), "--set", "train.steps=6"});
   INFO(resumed.err);
   CHECK(resumed.code == 0);
   const auto c = gan::list_checkpoints((out / "two" / "00000-synthetic_shapes_tiny").string());

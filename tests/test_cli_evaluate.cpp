@@ -21,15 +21,14 @@ TEST_CASE("train a classifier detector, then evaluate a run with it", "[cli][eva
   CHECK(fs::exists(classifier));
   CHECK_THAT(tc.out + tc.err, Catch::Contains("accuracy"));
 
-  auto tr = run({"train", "--config", cfg, "--outdir", (out / "runs").string(), "--set",
-                 "train.steps=2"});
+  auto tr = run(
+      {"train", "--config", cfg, "--outdir", (out / "runs").string(), "--set", "train.steps=2"});
   REQUIRE(tr.code == 0);
   const fs::path run_dir = out / "runs" / "00000-synthetic_shapes_tiny";
   const std::string json = (out / "eval.json").string();
   auto ev = run({"evaluate", "--checkpoint", run_dir.string(), "--metrics", "fid,kid,pr,dc,is",
-                 "--num", "96", "--num-real", "128", "--detector", "classifier",
-                 "--detector-path", classifier, "--cache-dir", (out / "cache").string(),
-                 "--json", json});
+                 "--num", "96", "--num-real", "128", "--detector", "classifier", "--detector-path",
+                 classifier, "--cache-dir", (out / "cache").string(), "--json", json});
   INFO(ev.err);
   REQUIRE(ev.code == 0);
   CHECK_THAT(ev.out, Catch::Contains("fid"));
@@ -46,11 +45,27 @@ TEST_CASE("train a classifier detector, then evaluate a run with it", "[cli][eva
   CHECK(fs::exists(run_dir / "metric-fid.jsonl"));
 
   // In-training evaluation: metrics every 64 images, best checkpoint kept.
-  auto tm = run({"train", "--config", cfg, "--outdir", (out / "runs").string(), "--set",
-                 "train.steps=4", "--set", "metrics.names=[fid, kid]", "--set",
-                 "metrics.every_kimg=0.032", "--set", "metrics.detector=classifier", "--set",
-                 "metrics.detector_path=" + classifier, "--set", "metrics.num_fake=64", "--set",
-                 "metrics.num_real=128", "--set", "metrics.best=fid"});
+  auto tm = run({"train",
+                 "--config",
+                 cfg,
+                 "--outdir",
+                 (out / "runs").string(),
+                 "--set",
+                 "train.steps=4",
+                 "--set",
+                 "metrics.names=[fid, kid]",
+                 "--set",
+                 "metrics.every_kimg=0.032",
+                 "--set",
+                 "metrics.detector=classifier",
+                 "--set",
+                 "metrics.detector_path=" + classifier,
+                 "--set",
+                 "metrics.num_fake=64",
+                 "--set",
+                 "metrics.num_real=128",
+                 "--set",
+                 "metrics.best=fid"});
   INFO(tm.err);
   REQUIRE(tm.code == 0);
   const fs::path run2 = out / "runs" / "00001-synthetic_shapes_tiny";

@@ -15,11 +15,13 @@ namespace {
 
 // Trains a tiny model once per configuration and returns its last checkpoint.
 std::string tiny_checkpoint(const std::string& name, const std::vector<std::string>& sets) {
-  const fs::path out = fs::temp_directory_path() / ("gan_gen_" + name + "_" + std::to_string(::getpid()));
+  const fs::path out =
+      fs::temp_directory_path() / ("gan_gen_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(out);
-  std::vector<std::string> args = {"train", "--config",
-                                   test_cli::config("synthetic_shapes_tiny.yaml"), "--outdir",
-                                   out.string(), "--set", "train.steps=2"};
+  std::vector<std::string> args = {
+      "train",        "--config",   test_cli::config("synthetic_shapes_tiny.yaml"),
+      "--outdir",     out.string(), "--set",
+      "train.steps=2"};
   for (const auto& s : sets) args.insert(args.end(), {"--set", s});
   auto r = run(args);
   INFO(r.err);
@@ -29,7 +31,9 @@ std::string tiny_checkpoint(const std::string& name, const std::vector<std::stri
   return ckpts[0];
 }
 
-cv::Mat read(const fs::path& p) { return cv::imread(p.string(), cv::IMREAD_UNCHANGED); }
+cv::Mat read(const fs::path& p) {
+  return cv::imread(p.string(), cv::IMREAD_UNCHANGED);
+}
 
 bool same(const cv::Mat& a, const cv::Mat& b) {
   return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
@@ -42,7 +46,8 @@ TEST_CASE("the image of a seed does not depend on the batch size", "[cli][genera
   const fs::path a = fs::temp_directory_path() / ("gan_gen_a_" + std::to_string(::getpid()));
   const fs::path b = fs::temp_directory_path() / ("gan_gen_b_" + std::to_string(::getpid()));
   REQUIRE(run({"generate", "--checkpoint", ckpt, "--outdir", a.string(), "--seeds", "0-6",
-               "--batch", "1"}).code == 0);
+               "--batch", "1"})
+              .code == 0);
   auto rb = run({"generate", "--checkpoint", ckpt, "--outdir", b.string(), "--seeds", "3-6,0-2",
                  "--batch", "4", "--grid", "4x2", "--npy", (b / "all.npy").string()});
   REQUIRE(rb.code == 0);
@@ -69,8 +74,8 @@ TEST_CASE("the image of a seed does not depend on the batch size", "[cli][genera
   // Interpolation: the first and last column equal the seeds' own images.
   const fs::path c = fs::temp_directory_path() / ("gan_gen_c_" + std::to_string(::getpid()));
   REQUIRE(run({"generate", "--checkpoint", ckpt, "--outdir", c.string(), "--seeds", "2,5",
-               "--interp", "slerp", "--steps", "5", "--frames", (c / "frames").string(),
-               "--video", (c / "interp.avi").string()})
+               "--interp", "slerp", "--steps", "5", "--frames", (c / "frames").string(), "--video",
+               (c / "interp.avi").string()})
               .code == 0);
   CHECK(fs::exists(c / "interp.avi"));
   CHECK(fs::file_size(c / "interp.avi") > 0);
@@ -78,16 +83,16 @@ TEST_CASE("the image of a seed does not depend on the batch size", "[cli][genera
   CHECK(same(read(c / "frames" / "frame00004.png"), read(a / "seed0005.png")));
   CHECK_FALSE(same(read(c / "frames" / "frame00002.png"), read(a / "seed0002.png")));
   // Errors.
-  auto cls = run({"generate", "--checkpoint", ckpt, "--outdir", c.string(), "--num", "2",
-                  "--class", "1"});
+  auto cls =
+      run({"generate", "--checkpoint", ckpt, "--outdir", c.string(), "--num", "2", "--class", "1"});
   CHECK(cls.code == 2);
   CHECK_THAT(cls.err, Catch::Contains("unconditional"));
-  auto missing = run({"generate", "--checkpoint", "/nonexistent.pt", "--outdir", c.string(),
-                      "--num", "2"});
+  auto missing =
+      run({"generate", "--checkpoint", "/nonexistent.pt", "--outdir", c.string(), "--num", "2"});
   CHECK(missing.code == 1);
   CHECK_THAT(missing.err, Catch::Contains("/nonexistent.pt: no such checkpoint file"));
-  auto unwritable = run({"generate", "--checkpoint", ckpt, "--outdir", "/proc/gan_no", "--num",
-                         "1"});
+  auto unwritable =
+      run({"generate", "--checkpoint", ckpt, "--outdir", "/proc/gan_no", "--num", "1"});
   CHECK(unwritable.code == 1);
   CHECK_THAT(unwritable.err, Catch::Contains("/proc/gan_no"));
   CHECK(run({"generate", "--checkpoint", ckpt, "--outdir", c.string()}).code == 2);
@@ -97,15 +102,16 @@ TEST_CASE("the image of a seed does not depend on the batch size", "[cli][genera
 TEST_CASE("conditioning changes the output - class range is checked", "[cli][generate]") {
   const std::string ckpt = tiny_checkpoint("cond", {"model.conditional=true"});
   const fs::path d = fs::temp_directory_path() / ("gan_gen_d_" + std::to_string(::getpid()));
-  REQUIRE(run({"generate", "--checkpoint", ckpt, "--outdir", d.string(), "--seeds", "0",
-               "--class", "all"}).code == 0);
+  REQUIRE(run({"generate", "--checkpoint", ckpt, "--outdir", d.string(), "--seeds", "0", "--class",
+               "all"})
+              .code == 0);
   // synthetic_shapes has 4 classes.
   for (int k = 0; k < 4; ++k) {
     CHECK(fs::exists(d / ("seed0000-class00" + std::to_string(k) + ".png")));
   }
   CHECK_FALSE(same(read(d / "seed0000-class000.png"), read(d / "seed0000-class001.png")));
-  auto out_of_range = run({"generate", "--checkpoint", ckpt, "--outdir", d.string(), "--num",
-                           "1", "--class", "4"});
+  auto out_of_range =
+      run({"generate", "--checkpoint", ckpt, "--outdir", d.string(), "--num", "1", "--class", "4"});
   CHECK(out_of_range.code == 2);
   CHECK_THAT(out_of_range.err, Catch::Contains("--class must be 'all' or in [0, 3] (got '4')"));
   fs::remove_all(d);

@@ -1,9 +1,9 @@
 // `gan train` as a user runs it: SIGTERM mid-run leaves a loadable checkpoint and exit 0, and
 // --resume latest continues the same run folder.
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <filesystem>

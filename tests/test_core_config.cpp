@@ -18,8 +18,8 @@ namespace {
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("gan_cfg_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(counter()++));
+    path = fs::temp_directory_path() /
+           ("gan_cfg_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
     fs::create_directories(path);
   }
   ~TempDir() { fs::remove_all(path); }
@@ -156,7 +156,9 @@ TEST_CASE("cross-key rules", "[config]") {
   CHECK_THAT(error_of([] { gan::default_config({"train.steps=0"}); }),
              Catch::Contains("train.steps must be > 0 when train.kimg is 0"));
   CHECK_NOTHROW(gan::default_config({"train.steps=0", "train.kimg=1"}));
-  CHECK_THAT(error_of([] { gan::default_config({"train.batch_size=64", "train.accumulate=3"}); }),
+  CHECK_THAT(error_of([] {
+               gan::default_config({"train.batch_size=64", "train.accumulate=3"});
+             }),
              Catch::Contains("train.accumulate (3) must divide train.batch_size (64)"));
   CHECK_THAT(error_of([] { gan::default_config({"metrics.best=fid"}); }),
              Catch::Contains("metrics.best 'fid' must be one of metrics.names"));
@@ -164,8 +166,8 @@ TEST_CASE("cross-key rules", "[config]") {
 }
 
 TEST_CASE("overrides given with --set are parsed and type-checked like file values", "[config]") {
-  gan::Config cfg = gan::default_config({"optim.lr_g=1e-3", "train.batch_size=16",
-                                         "data.hflip=true", "metrics.names=[fid]"});
+  gan::Config cfg = gan::default_config(
+      {"optim.lr_g=1e-3", "train.batch_size=16", "data.hflip=true", "metrics.names=[fid]"});
   CHECK(cfg.optim.lr_g == Approx(1e-3));
   CHECK(cfg.train.batch_size == 16);
   CHECK(cfg.data.hflip);
@@ -217,10 +219,9 @@ TEST_CASE("malformed YAML and missing files", "[config]") {
 }
 
 TEST_CASE("the resolved YAML reproduces the config exactly", "[config]") {
-  gan::Config cfg =
-      gan::default_config({"optim.lr_g=0.00012345678901234", "augment.diffaugment=[color]",
-                           "metrics.names=[fid, kid]", "data.path=/tmp/a b: c",
-                           "runtime.device=cpu", "train.kimg=0.1", "runtime.threads=2"});
+  gan::Config cfg = gan::default_config(
+      {"optim.lr_g=0.00012345678901234", "augment.diffaugment=[color]", "metrics.names=[fid, kid]",
+       "data.path=/tmp/a b: c", "runtime.device=cpu", "train.kimg=0.1", "runtime.threads=2"});
   const std::string text = gan::to_yaml(cfg);
   gan::Config back = gan::config_from_string(text, "resolved");
   CHECK(gan::to_yaml(back) == text);

@@ -31,8 +31,8 @@ TEST_CASE("inception_torchscript loads a scripted module and calls forward(img, 
           "[metrics][detector]") {
   auto io = gan::load_npz(kData + "/metrics_tiny_inception_io.npz");
   for (bool optimize : {false, true}) {
-    auto det = gan::make_inception_torchscript(kData + "/metrics_tiny_inception.pt",
-                                               torch::kCPU, optimize);
+    auto det = gan::make_inception_torchscript(kData + "/metrics_tiny_inception.pt", torch::kCPU,
+                                               optimize);
     CHECK(det->name() == "inception_torchscript");
     CHECK(det->feature_dim() == 16);  // from the output layer's weight
     gan::DetectorOutput out = det->run(io["images"], true);
@@ -52,9 +52,9 @@ TEST_CASE("detector registry names the known detectors", "[metrics][detector]") 
   gan::MetricsConfig cfg;
   cfg.detector = "vgg16";
   CHECK_THROWS_AS(gan::make_detector(cfg), gan::ConfigError);
-  CHECK_THROWS_WITH(gan::make_detector(cfg),
-                    Catch::Contains("inception_torchscript") && Catch::Contains("classifier") &&
-                        Catch::Contains("inception_native"));
+  CHECK_THROWS_WITH(gan::make_detector(cfg), Catch::Contains("inception_torchscript") &&
+                                                 Catch::Contains("classifier") &&
+                                                 Catch::Contains("inception_native"));
   cfg.detector = "inception_torchscript";
   cfg.detector_path = "/nonexistent/inception.pt";
   CHECK_THROWS_AS(gan::make_detector(cfg), gan::DataError);
@@ -121,15 +121,17 @@ TEST_CASE("classifier trains on a separable toy task and round-trips", "[metrics
     return std::make_pair(x.clamp(-1, 1), labels);
   };
   gan::Classifier model(gan::ClassifierOptions(1, 4).resolution(16).width(8).feature_dim(16));
-  gan::train_classifier(model, [&] { return make(32); },
-                        gan::ClassifierTrainOptions().steps(60).lr(3e-3).log_every(1000));
+  gan::train_classifier(
+      model, [&] { return make(32); },
+      gan::ClassifierTrainOptions().steps(60).lr(3e-3).log_every(1000));
   auto test = make(200);
   bool done = false;
-  const double acc = gan::evaluate_classifier(model, [&]() -> std::pair<torch::Tensor, torch::Tensor> {
-    if (done) return {};
-    done = true;
-    return test;
-  });
+  const double acc =
+      gan::evaluate_classifier(model, [&]() -> std::pair<torch::Tensor, torch::Tensor> {
+        if (done) return {};
+        done = true;
+        return test;
+      });
   CHECK(acc > 0.9);
 
   const std::string path = (fs::temp_directory_path() / "gan_metrics_classifier.pt").string();
@@ -166,7 +168,8 @@ TEST_CASE("detector throughput", "[.bench]") {
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const int64_t n = 32;
   torch::Tensor x = torch::randint(0, 256, {n, 3, 32, 32}, torch::kUInt8);
-  auto time_it = [&](const std::string& name, const std::function<torch::Tensor(const torch::Tensor&)>& f) {
+  auto time_it = [&](const std::string& name,
+                     const std::function<torch::Tensor(const torch::Tensor&)>& f) {
     f(x.slice(0, 0, 2));  // warm-up (graph optimisation, allocations)
     f(x.slice(0, 0, 2));
     auto t0 = std::chrono::steady_clock::now();
@@ -189,8 +192,9 @@ TEST_CASE("detector throughput", "[.bench]") {
   if (fs::exists(dir / "scripted.pt")) {
     for (bool opt : {false, true}) {
       auto ts = gan::make_inception_torchscript((dir / "scripted.pt").string(), torch::kCPU, opt);
-      torch::Tensor c = time_it(std::string("inception_torchscript ") + (opt ? "frozen+optimized" : "as loaded"),
-                                [&](const torch::Tensor& t) { return ts->features(t); });
+      torch::Tensor c =
+          time_it(std::string("inception_torchscript ") + (opt ? "frozen+optimized" : "as loaded"),
+                  [&](const torch::Tensor& t) { return ts->features(t); });
       WARN("max relative difference " << rel_err(c, a));
     }
   }

@@ -67,8 +67,7 @@ TEST_CASE("compute_metrics from features and from imported statistics", "[metric
   CHECK_THROWS_AS(gan::compute_metrics({"fid"}, real, fake, p), gan::DataError);
 }
 
-TEST_CASE("evaluate_metrics through a detector: identical sets give FID 0",
-          "[metrics][evaluate]") {
+TEST_CASE("evaluate_metrics through a detector: identical sets give FID 0", "[metrics][evaluate]") {
   auto det = gan::make_inception_torchscript(kData + "/metrics_tiny_inception.pt", torch::kCPU);
   torch::manual_seed(1);
   torch::Tensor imgs = torch::rand({40, 3, 16, 16}) * 2 - 1;  // generator-style [-1, 1]
@@ -85,7 +84,8 @@ TEST_CASE("evaluate_metrics through a detector: identical sets give FID 0",
 
   gan::EvalProtocol p;
   p.is_splits = 4;
-  gan::EvalResult r = gan::evaluate_metrics({"fid", "pr", "is"}, *det, real, src, 40, p, nullptr, 16);
+  gan::EvalResult r =
+      gan::evaluate_metrics({"fid", "pr", "is"}, *det, real, src, 40, p, nullptr, 16);
   CHECK(r.values.at("fid") >= 0.0);
   CHECK(r.values.at("fid") < 1e-9);
   CHECK(r.values.at("precision") == 1.0);
@@ -113,10 +113,10 @@ TEST_CASE("real statistics cache: keyed, stored with protocol, reloaded", "[metr
   cfg.resolution = 16;
   gan::FeatureSet a = gan::real_features(*det, cfg, 25, true, &cache, 10);
   CHECK(a.features.size(0) == 25);
-  const std::string key = gan::StatsCache::key(gan::describe_real_data(cfg, 25), det->name(), 25,
-                                               det->resize());
-  CHECK(key != gan::StatsCache::key(gan::describe_real_data(cfg, 24), det->name(), 24,
-                                    det->resize()));
+  const std::string key =
+      gan::StatsCache::key(gan::describe_real_data(cfg, 25), det->name(), 25, det->resize());
+  CHECK(key !=
+        gan::StatsCache::key(gan::describe_real_data(cfg, 24), det->name(), 24, det->resize()));
   CHECK(fs::exists(fs::path(cache.path(key)) / "protocol.json"));
   CHECK(fs::exists(fs::path(cache.path(key)) / "stats.npz"));
   gan::FeatureSet b = gan::real_features(*det, cfg, 25, true, &cache, 10);

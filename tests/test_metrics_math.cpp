@@ -11,13 +11,14 @@
 #include "src/metrics/kid.h"
 #include "src/metrics/prdc.h"
 
-
 namespace {
 std::map<std::string, torch::Tensor>& ref() {
   static auto m = gan::load_npz(std::string(GAN_TEST_DATA_DIR) + "/metrics_reference.npz");
   return m;
 }
-double val(const std::string& k) { return ref().at(k).item<double>(); }
+double val(const std::string& k) {
+  return ref().at(k).item<double>();
+}
 }  // namespace
 
 TEST_CASE("statistics are float64 with the N-1 covariance", "[metrics][fid]") {
@@ -59,8 +60,7 @@ TEST_CASE("FID agrees with scipy's sqrtm on a full-rank case", "[metrics][fid]")
         Approx(expected).epsilon(1e-9));
 }
 
-TEST_CASE("FID is exact for rank-deficient covariances and 0 on identical sets",
-          "[metrics][fid]") {
+TEST_CASE("FID is exact for rank-deficient covariances and 0 on identical sets", "[metrics][fid]") {
   torch::Tensor r = ref()["rd_real"], f = ref()["rd_fake"];  // 20 and 25 samples, 64 dims
   const double expected = val("rd_expected");
   CHECK(gan::fid_from_features(r, f) == Approx(expected).epsilon(1e-10));
@@ -107,14 +107,14 @@ TEST_CASE("KID matches NumPy's unbiased MMD^2 and clamps small sets", "[metrics]
   CHECK(a.std > 0);
   CHECK(std::abs(a.mean - expected) < 4 * a.std + 1e-12);
   // Same distribution gives ~0 on average.
-  torch::Tensor z1 = torch::randn({400, 8}, torch::kFloat64), z2 = torch::randn({400, 8}, torch::kFloat64);
+  torch::Tensor z1 = torch::randn({400, 8}, torch::kFloat64),
+                z2 = torch::randn({400, 8}, torch::kFloat64);
   gan::KidResult same = gan::kid(z1, z2, {20, 200, 1});
   CHECK(std::abs(same.mean) < 0.05);
   CHECK(same.mean < gan::kid(z1, z2 * 1.5 + 1, {20, 200, 1}).mean);
 }
 
-TEST_CASE("IS matches NumPy, uniform gives 1 and one-hot gives the class count",
-          "[metrics][is]") {
+TEST_CASE("IS matches NumPy, uniform gives 1 and one-hot gives the class count", "[metrics][is]") {
   gan::IsResult r = gan::inception_score(ref()["is_probs"], 10);
   CHECK(r.mean == Approx(val("is_mean")).epsilon(1e-10));
   CHECK(r.std == Approx(val("is_std")).epsilon(1e-8));

@@ -47,14 +47,13 @@ TEST_CASE("upconv phase convolution equals conv_transpose2d(stride 2, padding 1)
       const torch::Tensor x = torch::randn({s[0], s[1], s[3], s[4]}, opts);
       const torch::Tensor w = torch::randn({s[1], s[2], 4, 4}, opts);
       const torch::Tensor dy = torch::randn({s[0], s[2], 2 * s[3], 2 * s[4]}, opts);
-      const Grads ref = run(
-          [](const torch::Tensor& x, const torch::Tensor& w) {
-            return torch::conv_transpose2d(x, w, {}, 2, 1);
-          },
-          x, w, dy);
+      const Grads ref =
+          run([](const torch::Tensor& x,
+                 const torch::Tensor& w) { return torch::conv_transpose2d(x, w, {}, 2, 1); },
+              x, w, dy);
       const Grads fast = run(gan::upconv_phase_forward, x, w, dy);
-      INFO("dtype " << dtype << " shape " << s[0] << "x" << s[1] << "->" << s[2] << " "
-                    << s[3] << "x" << s[4]);
+      INFO("dtype " << dtype << " shape " << s[0] << "x" << s[1] << "->" << s[2] << " " << s[3]
+                    << "x" << s[4]);
       CHECK(rel_err(fast.y, ref.y) < tol);
       CHECK(rel_err(fast.dx, ref.dx) < tol);
       CHECK(rel_err(fast.dw, ref.dw) < tol);
@@ -119,8 +118,7 @@ TEST_CASE("UpConv's fast path matches its reference path, spectral norm included
   }
 }
 
-TEST_CASE("transposed convolution of a 1x1 input runs as a matmul, exactly",
-          "[models][upconv]") {
+TEST_CASE("transposed convolution of a 1x1 input runs as a matmul, exactly", "[models][upconv]") {
   torch::manual_seed(2);
   for (bool bias : {false, true}) {
     gan::ConvTranspose2dLayer layer(gan::ConvTranspose2dLayerOptions(10, 7, 4).bias(bias));
@@ -136,8 +134,8 @@ TEST_CASE("transposed convolution of a 1x1 input runs as a matmul, exactly",
     const torch::Tensor gw = layer->deconv->weight.grad().clone();
     const torch::Tensor gb = bias ? layer->deconv->bias.grad().clone() : torch::Tensor();
     layer->zero_grad();
-    torch::Tensor yr = torch::conv_transpose2d(
-        zr, layer->deconv->weight, bias ? layer->deconv->bias : torch::Tensor(), 1, 0);
+    torch::Tensor yr = torch::conv_transpose2d(zr, layer->deconv->weight,
+                                               bias ? layer->deconv->bias : torch::Tensor(), 1, 0);
     yr.backward(dy);
     INFO("bias " << bias);
     CHECK(yf.sizes() == yr.sizes());

@@ -1,7 +1,7 @@
 // The training loop end to end at tiny width: every model/loss combination runs, resume is
 // bit-exact, corrupt checkpoints are named, the NaN guard stops the run.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("gan_train_" + name + "_" + std::to_string(::getpid()));
+  fs::path dir =
+      fs::temp_directory_path() / ("gan_train_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
@@ -195,8 +196,8 @@ TEST_CASE("a checkpoint from another network shape is rejected with the tensor n
 TEST_CASE("an absurd learning rate trips the NaN guard and keeps the last good checkpoint",
           "[trainer][nan]") {
   const auto out = fresh_dir("nan");
-  auto cfg = tiny({"optim.lr_d=1e30", "optim.lr_g=1e30", "train.steps=50",
-                   "train.snapshot_kimg=0.016"});
+  auto cfg =
+      tiny({"optim.lr_d=1e30", "optim.lr_g=1e30", "train.steps=50", "train.snapshot_kimg=0.016"});
   std::string message;
   try {
     gan::train(cfg, run_options(out));
@@ -235,8 +236,8 @@ TEST_CASE("on_nan: rollback reloads the last checkpoint with lower learning rate
   gan::TrainResult good = gan::train(tiny({"train.steps=2"}), run_options(out));
   gan::Config bad = gan::config_from_string(
       gan::read_checkpoint_info(good.last_checkpoint).config_yaml, "stored");
-  for (const char* o : {"train.on_nan=rollback", "train.steps=50", "optim.lr_d=1e30",
-                        "optim.lr_g=1e30"}) {
+  for (const char* o :
+       {"train.on_nan=rollback", "train.steps=50", "optim.lr_d=1e30", "optim.lr_g=1e30"}) {
     gan::apply_override(bad, o);
   }
   gan::TrainRunOptions resume = run_options(out);

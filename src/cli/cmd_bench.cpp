@@ -158,7 +158,8 @@ int run_bench(int argc, char** argv) {
   const bool reference = args->count("reference") > 0;
   int threads = (*args)["threads"].as<int>();
   if (threads < 0) throw UsageError("--threads must be >= 0");
-  if (threads == 0) threads = cfg.runtime.threads > 0 ? cfg.runtime.threads : default_thread_count();
+  if (threads == 0)
+    threads = cfg.runtime.threads > 0 ? cfg.runtime.threads : default_thread_count();
   torch::set_num_threads(threads);
   torch::manual_seed(cfg.runtime.seed);
   const int steps_override = (*args)["steps"].as<int>();
@@ -167,9 +168,8 @@ int run_bench(int argc, char** argv) {
     std::stringstream list((*args)["cases"].as<std::string>());
     std::string c;
     while (std::getline(list, c, ',')) {
-      static const std::set<std::string> known = {"train_dcgan_32", "train_dcgan_64",
-                                                  "train_default",  "generate",
-                                                  "features",       "peak"};
+      static const std::set<std::string> known = {
+          "train_dcgan_32", "train_dcgan_64", "train_default", "generate", "features", "peak"};
       if (!known.count(c)) throw UsageError("--cases: unknown case '" + c + "'");
       cases.insert(c);
     }
@@ -192,9 +192,10 @@ int run_bench(int argc, char** argv) {
     peak_conv = peak_conv2d_gflops(quick ? 3 : 5);
     machine["matmul_gflops"] = peak_mm;
     machine["conv2d_gflops"] = peak_conv;
-    std::printf("machine peak: matmul %.1f GFLOP/s (%s), conv2d %.1f GFLOP/s (3x3, 128->128, "
-                "16x16, batch 64, forward)\n\n",
-                peak_mm, quick ? "1024^3" : "2048^3", peak_conv);
+    std::printf(
+        "machine peak: matmul %.1f GFLOP/s (%s), conv2d %.1f GFLOP/s (3x3, 128->128, "
+        "16x16, batch 64, forward)\n\n",
+        peak_mm, quick ? "1024^3" : "2048^3", peak_conv);
     std::fflush(stdout);
   }
 
@@ -210,39 +211,39 @@ int run_bench(int argc, char** argv) {
     const double rss = peak_rss_mb();
     const StepTimes& t = r.per_step;
     std::printf("%-26s %8.1f %8.1f %9.1f %7.1f %7.1f %7.1f %6.1f %7.1f %8.2f %8.1f %8.0f\n",
-                name.c_str(), r.img_per_s, r.img_per_s_median, 1e3 * t.total(), 1e3 * t.data, 1e3 * t.d_step,
-                1e3 * t.g_step, 1e3 * t.ema, 1e3 * t.optimizer, r.flops_per_step / 1e9, r.gflops,
-                rss);
+                name.c_str(), r.img_per_s, r.img_per_s_median, 1e3 * t.total(), 1e3 * t.data,
+                1e3 * t.d_step, 1e3 * t.g_step, 1e3 * t.ema, 1e3 * t.optimizer,
+                r.flops_per_step / 1e9, r.gflops, rss);
     std::fflush(stdout);
-    nlohmann::json j = {
-        {"case", name},
-        {"img_per_s", r.img_per_s},
-        {"img_per_s_median", r.img_per_s_median},
-        {"peak_rss_mb", rss},
-        {"batch", setup.batch_size},
-        {"resolution", setup.shape.resolution},
-        {"channels", setup.shape.channels},
-        {"g_width", setup.model.g_width},
-        {"d_width", setup.model.d_width},
-        {"warmup_steps", setup.warmup},
-        {"timed_steps", r.steps},
-        {"ms_per_step", 1e3 * t.total()},
-        {"breakdown_ms",
-         {{"data_wait", 1e3 * t.data},
-          {"d_step", 1e3 * t.d_step},
-          {"g_step", 1e3 * t.g_step},
-          {"ema", 1e3 * t.ema},
-          {"optimizer", 1e3 * t.optimizer}}},
-        {"gflop_per_step", r.flops_per_step / 1e9},
-        {"gflops", r.gflops},
-        {"fast_layers", setup.fast_layers},
-        {"machine", machine}};
+    nlohmann::json j = {{"case", name},
+                        {"img_per_s", r.img_per_s},
+                        {"img_per_s_median", r.img_per_s_median},
+                        {"peak_rss_mb", rss},
+                        {"batch", setup.batch_size},
+                        {"resolution", setup.shape.resolution},
+                        {"channels", setup.shape.channels},
+                        {"g_width", setup.model.g_width},
+                        {"d_width", setup.model.d_width},
+                        {"warmup_steps", setup.warmup},
+                        {"timed_steps", r.steps},
+                        {"ms_per_step", 1e3 * t.total()},
+                        {"breakdown_ms",
+                         {{"data_wait", 1e3 * t.data},
+                          {"d_step", 1e3 * t.d_step},
+                          {"g_step", 1e3 * t.g_step},
+                          {"ema", 1e3 * t.ema},
+                          {"optimizer", 1e3 * t.optimizer}}},
+                        {"gflop_per_step", r.flops_per_step / 1e9},
+                        {"gflops", r.gflops},
+                        {"fast_layers", setup.fast_layers},
+                        {"machine", machine}};
     if (!note.empty()) j["note"] = note;
     report.add(j);
   };
   auto synthetic = [](const TrainBenchSetup& s) -> RealBatchFn {
-    const torch::Tensor fixed = torch::rand({s.batch_size, s.shape.channels, s.shape.resolution,
-                                             s.shape.resolution}) * 2 - 1;
+    const torch::Tensor fixed =
+        torch::rand({s.batch_size, s.shape.channels, s.shape.resolution, s.shape.resolution}) * 2 -
+        1;
     return [fixed] { return fixed; };
   };
   for (int res : {32, 64}) {
@@ -307,9 +308,10 @@ int run_bench(int argc, char** argv) {
       ModelConfig model;
       NetworkShape shape;
     };
-    std::vector<GenCase> gens = {{"generate", cfg.model, {cfg.data.resolution, cfg.data.channels, 0}},
-                                 {"generate_dcgan_32", reference_dcgan(32).model, {32, 3, 0}},
-                                 {"generate_dcgan_64", reference_dcgan(64).model, {64, 3, 0}}};
+    std::vector<GenCase> gens = {
+        {"generate", cfg.model, {cfg.data.resolution, cfg.data.channels, 0}},
+        {"generate_dcgan_32", reference_dcgan(32).model, {32, 3, 0}},
+        {"generate_dcgan_64", reference_dcgan(64).model, {64, 3, 0}}};
     gens[0].model.conditional = false;  // labels would only select classes; same cost
     for (auto& gc : gens) {
       reset_peak_rss();
@@ -367,15 +369,15 @@ int run_bench(int argc, char** argv) {
       const double rss = peak_rss_mb();
       std::printf("%-26s %8.1f %8.0f  %s\n", case_name.c_str(), ips, rss, weights.c_str());
       std::fflush(stdout);
-      report.add({{"case", case_name},
-                  {"img_per_s", ips},
-                  {"peak_rss_mb", rss},
-                  {"batch", batch},
-                  {"input", std::to_string(cfg.data.channels) + "x" +
-                                std::to_string(cfg.data.resolution) + "x" +
-                                std::to_string(cfg.data.resolution) + " uint8, resized inside"},
-                  {"weights", weights},
-                  {"machine", machine}});
+      report.add(
+          {{"case", case_name},
+           {"img_per_s", ips},
+           {"peak_rss_mb", rss},
+           {"batch", batch},
+           {"input", std::to_string(cfg.data.channels) + "x" + std::to_string(cfg.data.resolution) +
+                         "x" + std::to_string(cfg.data.resolution) + " uint8, resized inside"},
+           {"weights", weights},
+           {"machine", machine}});
     }
   }
 

@@ -69,7 +69,8 @@ void export_set(const std::string& dir, const std::string& name, FeatureSet& s) 
   fs::create_directories(dir);
   if (s.has_features()) save_npy((fs::path(dir) / (name + "_features.npy")).string(), s.features);
   if (s.probs.defined()) save_npy((fs::path(dir) / (name + "_probs.npy")).string(), s.probs);
-  if (s.has_features() || s.stats) save_stats_npz((fs::path(dir) / (name + "_stats.npz")).string(), s.get_stats());
+  if (s.has_features() || s.stats)
+    save_stats_npz((fs::path(dir) / (name + "_stats.npz")).string(), s.get_stats());
 }
 
 void print_result(const EvalResult& r, const std::string& title) {
@@ -83,28 +84,39 @@ int run_evaluate(int argc, char** argv) {
   cxxopts::Options options(argv[0], "Compute FID, KID, IS, precision/recall, density/coverage.");
   add_common_options(options);
   add_config_options(options);
-  options.add_options()
-      ("checkpoint", "Checkpoint file, or a run folder (every checkpoint)", cxxopts::value<std::string>())
-      ("real", "Real images: a folder, or a config file whose data: section is used", cxxopts::value<std::string>())
-      ("fake", "Generated images: a folder", cxxopts::value<std::string>())
-      ("real-features", "Real features, [N, D] .npy", cxxopts::value<std::string>())
-      ("fake-features", "Generated features, [N, D] .npy", cxxopts::value<std::string>())
-      ("real-stats", "Real mu/sigma .npz (pytorch-fid, clean-fid); FID only", cxxopts::value<std::string>())
-      ("fake-stats", "Generated mu/sigma .npz; FID only", cxxopts::value<std::string>())
-      ("metrics", "Comma-separated: fid,kid,is,pr,dc,prdc,class_acc (default: metrics.names or fid)", cxxopts::value<std::string>())
-      ("num", "Generated images (default metrics.num_fake; folders: all)", cxxopts::value<int64_t>())
-      ("num-real", "Real images, 0 = all (default metrics.num_real)", cxxopts::value<int64_t>())
-      ("detector", "inception_torchscript | inception_native | classifier (default metrics.detector)", cxxopts::value<std::string>())
-      ("detector-path", "Weights of the detector (default metrics.detector_path)", cxxopts::value<std::string>())
-      ("batch", "Detector batch size", cxxopts::value<int64_t>()->default_value("64"))
-      ("seed", "Seed of latent codes and KID subsets", cxxopts::value<int64_t>()->default_value("0"))
-      ("kid-subsets", "KID subsets", cxxopts::value<int64_t>()->default_value("100"))
-      ("kid-subset-size", "KID subset size (clamped to the sample count)", cxxopts::value<int64_t>()->default_value("1000"))
-      ("is-splits", "IS splits", cxxopts::value<int64_t>()->default_value("10"))
-      ("cache-dir", "Real statistics cache", cxxopts::value<std::string>()->default_value("runs/.cache/stats"))
-      ("no-cache", "Do not read or write the real statistics cache")
-      ("export", "Write <set>_features.npy, <set>_probs.npy, <set>_stats.npz into this folder", cxxopts::value<std::string>())
-      ("json", "Write the results as JSON to this file", cxxopts::value<std::string>());
+  options.add_options()("checkpoint", "Checkpoint file, or a run folder (every checkpoint)",
+                        cxxopts::value<std::string>())(
+      "real", "Real images: a folder, or a config file whose data: section is used",
+      cxxopts::value<std::string>())("fake", "Generated images: a folder",
+                                     cxxopts::value<std::string>())(
+      "real-features", "Real features, [N, D] .npy", cxxopts::value<std::string>())(
+      "fake-features", "Generated features, [N, D] .npy", cxxopts::value<std::string>())(
+      "real-stats", "Real mu/sigma .npz (pytorch-fid, clean-fid); FID only",
+      cxxopts::value<std::string>())("fake-stats", "Generated mu/sigma .npz; FID only",
+                                     cxxopts::value<std::string>())(
+      "metrics", "Comma-separated: fid,kid,is,pr,dc,prdc,class_acc (default: metrics.names or fid)",
+      cxxopts::value<std::string>())("num",
+                                     "Generated images (default metrics.num_fake; folders: all)",
+                                     cxxopts::value<int64_t>())(
+      "num-real", "Real images, 0 = all (default metrics.num_real)", cxxopts::value<int64_t>())(
+      "detector",
+      "inception_torchscript | inception_native | classifier (default metrics.detector)",
+      cxxopts::value<std::string>())("detector-path",
+                                     "Weights of the detector (default metrics.detector_path)",
+                                     cxxopts::value<std::string>())(
+      "batch", "Detector batch size", cxxopts::value<int64_t>()->default_value("64"))(
+      "seed", "Seed of latent codes and KID subsets",
+      cxxopts::value<int64_t>()->default_value("0"))(
+      "kid-subsets", "KID subsets", cxxopts::value<int64_t>()->default_value("100"))(
+      "kid-subset-size", "KID subset size (clamped to the sample count)",
+      cxxopts::value<int64_t>()->default_value("1000"))(
+      "is-splits", "IS splits", cxxopts::value<int64_t>()->default_value("10"))(
+      "cache-dir", "Real statistics cache",
+      cxxopts::value<std::string>()->default_value("runs/.cache/stats"))(
+      "no-cache", "Do not read or write the real statistics cache")(
+      "export", "Write <set>_features.npy, <set>_probs.npy, <set>_stats.npz into this folder",
+      cxxopts::value<std::string>())("json", "Write the results as JSON to this file",
+                                     cxxopts::value<std::string>());
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
@@ -112,7 +124,7 @@ int run_evaluate(int argc, char** argv) {
   const torch::Device device = apply_runtime(cfg.runtime);
 
   std::vector<std::string> metrics =
-      args.count("metrics") ? parse_metric_names(args["metrics"].as<std::string>())
+      args.count("metrics")       ? parse_metric_names(args["metrics"].as<std::string>())
       : cfg.metrics.names.empty() ? std::vector<std::string>{"fid"}
                                   : check_metric_names(cfg.metrics.names);
   EvalProtocol protocol;
@@ -135,8 +147,10 @@ int run_evaluate(int argc, char** argv) {
     return m;
   };
 
-  const bool have_real = args.count("real") || args.count("real-features") || args.count("real-stats");
-  const bool have_fake = args.count("fake") || args.count("fake-features") || args.count("fake-stats");
+  const bool have_real =
+      args.count("real") || args.count("real-features") || args.count("real-stats");
+  const bool have_fake =
+      args.count("fake") || args.count("fake-features") || args.count("fake-stats");
   std::vector<EvalResult> results;
 
   if (args.count("checkpoint")) {
@@ -183,13 +197,12 @@ int run_evaluate(int argc, char** argv) {
                       std::to_string(protocol.seed + mc.num_fake - 1) + ")";
       LabelSource labels;
       if (s.conditional()) labels = [s](int64_t a, int64_t n) { return s.labels(a, n); };
-      EvalResult r = evaluate_metrics(metrics, *det, real, sampler_source(s), mc.num_fake, p,
-                                      labels, batch);
+      EvalResult r =
+          evaluate_metrics(metrics, *det, real, sampler_source(s), mc.num_fake, p, labels, batch);
       r.real_img_per_s = real_ips;
       const double kimg = s.loaded.kimg;
       print_result(r, fs::path(ck).filename().string() + " (" + std::to_string(kimg) + " kimg)");
-      if (!run_dir.empty())
-        append_metric_jsonl(run_dir, metrics, r, kimg, s.loaded.step, ck);
+      if (!run_dir.empty()) append_metric_jsonl(run_dir, metrics, r, kimg, s.loaded.step, ck);
       results.push_back(r);
     }
     if (!run_dir.empty())
@@ -204,7 +217,8 @@ int run_evaluate(int argc, char** argv) {
           "give --checkpoint, or a fake set (--fake, --fake-features, --fake-stats) and, for "
           "every metric but is/class_acc, a real set (--real, --real-features, --real-stats)");
     if (!have_real && metrics_need_real_features(metrics))
-      throw UsageError("these metrics compare with real data: give --real, --real-features or --real-stats");
+      throw UsageError(
+          "these metrics compare with real data: give --real, --real-features or --real-stats");
     MetricsConfig mc = metrics_cfg(cfg);
     const bool need_images = args.count("real") || args.count("fake");
     std::unique_ptr<Detector> det;

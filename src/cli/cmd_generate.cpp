@@ -1,9 +1,9 @@
 // gan generate: images, grids, interpolations and videos from a checkpoint alone.
-#include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 #include <unistd.h>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -32,8 +32,8 @@ std::vector<int64_t> parse_seeds(const std::string& text) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t comma = text.find(',', start);
-    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos
-                                                                      : comma - start);
+    std::string part =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     std::smatch m;
     if (!std::regex_match(part, m, range_re)) {
       throw UsageError("--seeds: cannot read '" + part + "' (use e.g. 0-99 or 1,5,7-9)");
@@ -60,8 +60,7 @@ std::pair<int, int> parse_grid(const std::string& text) {
 
 // Spherical interpolation with the linear fallback for (nearly) parallel latents.
 torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
-  const double cos_theta =
-      (a.dot(b) / (a.norm() * b.norm())).clamp(-1.0, 1.0).item<double>();
+  const double cos_theta = (a.dot(b) / (a.norm() * b.norm())).clamp(-1.0, 1.0).item<double>();
   const double theta = std::acos(cos_theta);
   if (std::abs(std::sin(theta)) < 1e-6) return a * (1 - t) + b * t;
   return a * (std::sin((1 - t) * theta) / std::sin(theta)) +
@@ -93,8 +92,9 @@ int run_generate(int argc, char** argv) {
       cxxopts::value<double>()->default_value("0"))(
       "trunc-mode", "resample (redraw entries beyond the threshold) or clamp",
       cxxopts::value<std::string>()->default_value("resample"))(
-      "class", "Class index, or 'all' (every seed for every class); conditional models only. "
-               "Default: seed mod number of classes",
+      "class",
+      "Class index, or 'all' (every seed for every class); conditional models only. "
+      "Default: seed mod number of classes",
       cxxopts::value<std::string>())(
       "grid", "Also write grid.png of the first CxR images, e.g. 8x8",
       cxxopts::value<std::string>())("no-ema", "Use G instead of the EMA generator")(
@@ -102,9 +102,8 @@ int run_generate(int argc, char** argv) {
       "npy", "Also write all images as one uint8 [N,H,W,C] .npy file",
       cxxopts::value<std::string>())(
       "interp", "Interpolate between consecutive seeds: lerp or slerp (writes interp.png)",
-      cxxopts::value<std::string>())(
-      "steps", "Interpolation steps per pair (endpoints included)",
-      cxxopts::value<int>()->default_value("8"))(
+      cxxopts::value<std::string>())("steps", "Interpolation steps per pair (endpoints included)",
+                                     cxxopts::value<int>()->default_value("8"))(
       "video", "With --interp: write the frames as a video (OpenCV VideoWriter, e.g. out.mp4)",
       cxxopts::value<std::string>())(
       "frames", "With --interp: write the frames as numbered PNGs into this folder",
@@ -249,7 +248,8 @@ int run_generate(int argc, char** argv) {
       labels.push_back(items[i].label);
     }
     torch::Tensor z = torch::stack(zs).to(device);
-    torch::Tensor y = conditional ? torch::tensor(labels, torch::kLong).to(device) : torch::Tensor();
+    torch::Tensor y =
+        conditional ? torch::tensor(labels, torch::kLong).to(device) : torch::Tensor();
     torch::Tensor images = loaded.g->forward(z, y).to(torch::kCPU);
     for (size_t i = first; i < last; ++i) {
       torch::Tensor one = images.slice(0, int64_t(i - first), int64_t(i - first + 1));
@@ -303,9 +303,8 @@ int run_generate(int argc, char** argv) {
   if (args->count("npy")) save_npy((*args)["npy"].as<std::string>(), to_uint8_nhwc(images));
 
   std::cout << "generated " << images.size(0) << " images from " << checkpoint << " (step "
-            << loaded.step << ", " << (args->count("no-ema") ? "G" : "G_ema") << ") into "
-            << outdir << " in " << secs << " s (" << (secs > 0 ? images.size(0) / secs : 0.0)
-            << " img/s)\n";
+            << loaded.step << ", " << (args->count("no-ema") ? "G" : "G_ema") << ") into " << outdir
+            << " in " << secs << " s (" << (secs > 0 ? images.size(0) / secs : 0.0) << " img/s)\n";
   return 0;
 }
 

@@ -1,8 +1,8 @@
 // gan info: versions, device, threads and the BLAS library actually loaded; with --config, the
 // networks' parameter counts and FLOPs.
-#include <opencv2/core/version.hpp>
 #include <spdlog/version.h>
 #include <torch/torch.h>
+#include <opencv2/core/version.hpp>
 
 #include <fstream>
 #include <iostream>
@@ -55,8 +55,7 @@ int run_info(int argc, char** argv) {
             << "OpenCV     " << CV_VERSION << "\n"
             << "spdlog     " << SPDLOG_VER_MAJOR << "." << SPDLOG_VER_MINOR << "."
             << SPDLOG_VER_PATCH << "\n"
-            << "device     " << device.str() << "  (runtime.device: " << cfg.runtime.device
-            << ")\n"
+            << "device     " << device.str() << "  (runtime.device: " << cfg.runtime.device << ")\n"
             << "CUDA       "
             << (torch::cuda::is_available()
                     ? std::to_string(torch::cuda::device_count()) + " device(s)"
@@ -66,9 +65,8 @@ int run_info(int argc, char** argv) {
             << (cfg.runtime.threads == 0 ? "auto" : std::to_string(cfg.runtime.threads))
             << ", cores: " << default_thread_count() << ")\n"
             << "BLAS       " << loaded_blas() << "\n"
-            << "OPENBLAS_CORETYPE " << (getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE")
-                                                                    : "(unset)")
-            << "\n";
+            << "OPENBLAS_CORETYPE "
+            << (getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)") << "\n";
   if (args->count("config")) {
     validate_components(cfg);
     std::cout << "\n" << describe_networks(cfg);

@@ -15,8 +15,9 @@
 namespace gan::cli {
 
 int run_train(int argc, char** argv) {
-  cxxopts::Options options(argv[0], "Train a GAN. Interrupt with Ctrl-C (a checkpoint is "
-                                    "written) and continue with --resume latest.");
+  cxxopts::Options options(argv[0],
+                           "Train a GAN. Interrupt with Ctrl-C (a checkpoint is "
+                           "written) and continue with --resume latest.");
   add_common_options(options);
   add_config_options(options);
   options.add_options("Run")("o,outdir", "Folder that holds the run folders",

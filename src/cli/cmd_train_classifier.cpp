@@ -22,20 +22,23 @@ int run_train_classifier(int argc, char** argv) {
                            "labelled dataset of a config; prints its test accuracy.");
   add_common_options(options);
   add_config_options(options);
-  options.add_options()
-      ("o,out", "Output file (default metrics.detector_path, else weights/classifier.pt)", cxxopts::value<std::string>())
-      ("steps", "Training steps", cxxopts::value<int64_t>()->default_value("1500"))
-      ("lr", "Adam learning rate (cosine decay)", cxxopts::value<double>()->default_value("0.001"))
-      ("batch", "Batch size (default train.batch_size)", cxxopts::value<int>())
-      ("width", "Channels of the first stage", cxxopts::value<int64_t>()->default_value("16"))
-      ("feature-dim", "Feature (penultimate layer) size", cxxopts::value<int64_t>()->default_value("128"))
-      ("test-split", "Split used for the reported accuracy", cxxopts::value<std::string>()->default_value("test"));
+  options.add_options()("o,out",
+                        "Output file (default metrics.detector_path, else weights/classifier.pt)",
+                        cxxopts::value<std::string>())(
+      "steps", "Training steps", cxxopts::value<int64_t>()->default_value("1500"))(
+      "lr", "Adam learning rate (cosine decay)", cxxopts::value<double>()->default_value("0.001"))(
+      "batch", "Batch size (default train.batch_size)", cxxopts::value<int>())(
+      "width", "Channels of the first stage", cxxopts::value<int64_t>()->default_value("16"))(
+      "feature-dim", "Feature (penultimate layer) size",
+      cxxopts::value<int64_t>()->default_value("128"))(
+      "test-split", "Split used for the reported accuracy",
+      cxxopts::value<std::string>()->default_value("test"));
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& args = *parsed;
   Config cfg = config_from_args(args);
   const torch::Device device = apply_runtime(cfg.runtime);
-  const std::string out = args.count("out") ? args["out"].as<std::string>()
+  const std::string out = args.count("out")                    ? args["out"].as<std::string>()
                           : !cfg.metrics.detector_path.empty() ? cfg.metrics.detector_path
                                                                : "weights/classifier.pt";
 
@@ -57,7 +60,8 @@ int run_train_classifier(int argc, char** argv) {
   ClassifierTrainOptions to;
   to.steps(args["steps"].as<int64_t>()).lr(args["lr"].as<double>()).device(device);
   const double train_acc = train_classifier(
-      model, [&] {
+      model,
+      [&] {
         Batch b = loader.next();
         return std::make_pair(b.images, b.labels);
       },

@@ -37,10 +37,10 @@ void install_train_eval_hook(const Config& cfg) {
                                                     int64_t step) {
     Detector& det = *state->detector;
     if (!state->real) {
-      const StatsCache cache((std::filesystem::path(run_dir).parent_path() / ".cache" / "stats")
-                                 .string());
-      state->real = real_features(det, cfg.data, cfg.metrics.num_real, metrics_need_probs(metrics),
-                                  &cache);
+      const StatsCache cache(
+          (std::filesystem::path(run_dir).parent_path() / ".cache" / "stats").string());
+      state->real =
+          real_features(det, cfg.data, cfg.metrics.num_real, metrics_need_probs(metrics), &cache);
     }
     LoadedGenerator loaded = load_generator(checkpoint, /*use_ema=*/true, device);
     const int64_t n = cfg.metrics.num_fake;
@@ -53,8 +53,7 @@ void install_train_eval_hook(const Config& cfg) {
       if (loaded.cfg.model.conditional) labels = torch::arange(start, start + count) % classes;
       torch::InferenceMode guard;
       return loaded.g
-          ->forward(torch::stack(zs).to(device),
-                    labels.defined() ? labels.to(device) : labels)
+          ->forward(torch::stack(zs).to(device), labels.defined() ? labels.to(device) : labels)
           .to(torch::kCPU);
     };
     LabelSource fake_labels = nullptr;

@@ -102,8 +102,7 @@ bool parse_bool(const YAML::Node& node, const std::string& where, const std::str
   type_error(where, key, "true or false", node);
 }
 
-std::string parse_string(const YAML::Node& node, const std::string& where,
-                         const std::string& key) {
+std::string parse_string(const YAML::Node& node, const std::string& where, const std::string& key) {
   if (node.IsNull()) return "";
   if (!node.IsScalar()) type_error(where, key, "a string", node);
   return node.Scalar();
@@ -158,46 +157,44 @@ class Table {
  public:
   std::vector<KeyDef> defs;
 
-  void add_int(const std::string& key, std::function<int64_t&(Config&)> ref,
-               const std::string& doc, Check check = nullptr) {
-    defs.push_back({key, "int", doc,
-                    [ref](const Config& c) { return std::to_string(ref(const_cast<Config&>(c))); },
-                    [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
-                      ref(c) = parse_int(n, w, key);
-                    },
-                    number_check(key, [ref](const Config& c) {
-                      return double(ref(const_cast<Config&>(c)));
-                    }, check)});
+  void add_int(const std::string& key, std::function<int64_t&(Config&)> ref, const std::string& doc,
+               Check check = nullptr) {
+    defs.push_back(
+        {key, "int", doc,
+         [ref](const Config& c) { return std::to_string(ref(const_cast<Config&>(c))); },
+         [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+           ref(c) = parse_int(n, w, key);
+         },
+         number_check(
+             key, [ref](const Config& c) { return double(ref(const_cast<Config&>(c))); }, check)});
   }
   void add_int32(const std::string& key, std::function<int&(Config&)> ref, const std::string& doc,
                  Check check = nullptr) {
-    defs.push_back({key, "int", doc,
-                    [ref](const Config& c) { return std::to_string(ref(const_cast<Config&>(c))); },
-                    [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
-                      int64_t v = parse_int(n, w, key);
-                      if (v < std::numeric_limits<int>::min() ||
-                          v > std::numeric_limits<int>::max()) {
-                        type_error(w, key, "a 32-bit integer", n);
-                      }
-                      ref(c) = int(v);
-                    },
-                    number_check(key, [ref](const Config& c) {
-                      return double(ref(const_cast<Config&>(c)));
-                    }, check)});
+    defs.push_back(
+        {key, "int", doc,
+         [ref](const Config& c) { return std::to_string(ref(const_cast<Config&>(c))); },
+         [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+           int64_t v = parse_int(n, w, key);
+           if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
+             type_error(w, key, "a 32-bit integer", n);
+           }
+           ref(c) = int(v);
+         },
+         number_check(
+             key, [ref](const Config& c) { return double(ref(const_cast<Config&>(c))); }, check)});
   }
   void add_float(const std::string& key, std::function<double&(Config&)> ref,
                  const std::string& doc, Check check = nullptr) {
-    defs.push_back({key, "float", doc,
-                    [ref](const Config& c) { return format_double(ref(const_cast<Config&>(c))); },
-                    [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
-                      ref(c) = parse_float(n, w, key);
-                    },
-                    number_check(key, [ref](const Config& c) {
-                      return ref(const_cast<Config&>(c));
-                    }, check)});
+    defs.push_back(
+        {key, "float", doc,
+         [ref](const Config& c) { return format_double(ref(const_cast<Config&>(c))); },
+         [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+           ref(c) = parse_float(n, w, key);
+         },
+         number_check(
+             key, [ref](const Config& c) { return ref(const_cast<Config&>(c)); }, check)});
   }
-  void add_bool(const std::string& key, std::function<bool&(Config&)> ref,
-                const std::string& doc) {
+  void add_bool(const std::string& key, std::function<bool&(Config&)> ref, const std::string& doc) {
     defs.push_back({key, "bool", doc,
                     [ref](const Config& c) {
                       return std::string(ref(const_cast<Config&>(c)) ? "true" : "false");
@@ -216,47 +213,45 @@ class Table {
       type = "";
       for (const auto& c : choices) type += (type.empty() ? "" : " | ") + c;
     }
-    defs.push_back(
-        {key, type, doc,
-         [ref](const Config& c) { return quote(ref(const_cast<Config&>(c))); },
-         [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
-           ref(c) = parse_string(n, w, key);
-         },
-         [ref, choices, pattern](const Config& c) -> std::string {
-           const std::string& v = ref(const_cast<Config&>(c));
-           if (choices.empty()) return "";
-           if (std::find(choices.begin(), choices.end(), v) != choices.end()) return "";
-           if (!pattern.empty() && std::regex_match(v, std::regex(pattern))) return "";
-           std::string list;
-           for (const auto& ch : choices) list += (list.empty() ? "" : ", ") + ch;
-           return "must be one of " + list + " (got '" + v + "')";
-         }});
+    defs.push_back({key, type, doc,
+                    [ref](const Config& c) { return quote(ref(const_cast<Config&>(c))); },
+                    [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+                      ref(c) = parse_string(n, w, key);
+                    },
+                    [ref, choices, pattern](const Config& c) -> std::string {
+                      const std::string& v = ref(const_cast<Config&>(c));
+                      if (choices.empty()) return "";
+                      if (std::find(choices.begin(), choices.end(), v) != choices.end()) return "";
+                      if (!pattern.empty() && std::regex_match(v, std::regex(pattern))) return "";
+                      std::string list;
+                      for (const auto& ch : choices) list += (list.empty() ? "" : ", ") + ch;
+                      return "must be one of " + list + " (got '" + v + "')";
+                    }});
   }
   void add_list(const std::string& key, std::function<std::vector<std::string>&(Config&)> ref,
                 const std::string& doc, std::vector<std::string> choices = {}) {
-    defs.push_back(
-        {key, "list[string]", doc,
-         [ref](const Config& c) {
-           std::string out = "[";
-           for (const auto& s : ref(const_cast<Config&>(c))) {
-             out += (out.size() > 1 ? ", " : "") + quote(s);
-           }
-           return out + "]";
-         },
-         [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
-           ref(c) = parse_string_list(n, w, key);
-         },
-         [ref, choices](const Config& c) -> std::string {
-           if (choices.empty()) return "";
-           for (const auto& v : ref(const_cast<Config&>(c))) {
-             if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
-               std::string list;
-               for (const auto& ch : choices) list += (list.empty() ? "" : ", ") + ch;
-               return "entries must be among " + list + " (got '" + v + "')";
-             }
-           }
-           return "";
-         }});
+    defs.push_back({key, "list[string]", doc,
+                    [ref](const Config& c) {
+                      std::string out = "[";
+                      for (const auto& s : ref(const_cast<Config&>(c))) {
+                        out += (out.size() > 1 ? ", " : "") + quote(s);
+                      }
+                      return out + "]";
+                    },
+                    [ref, key](Config& c, const YAML::Node& n, const std::string& w) {
+                      ref(c) = parse_string_list(n, w, key);
+                    },
+                    [ref, choices](const Config& c) -> std::string {
+                      if (choices.empty()) return "";
+                      for (const auto& v : ref(const_cast<Config&>(c))) {
+                        if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
+                          std::string list;
+                          for (const auto& ch : choices) list += (list.empty() ? "" : ", ") + ch;
+                          return "entries must be among " + list + " (got '" + v + "')";
+                        }
+                      }
+                      return "";
+                    }});
   }
 
   static std::string quote(const std::string& s) {
@@ -278,7 +273,10 @@ class Table {
   }
 };
 
-#define REF(path) [](Config& c) -> auto& { return c.path; }
+#define REF(path)           \
+  [](Config & c) -> auto& { \
+    return c.path;          \
+  }
 
 const Table& key_table() {
   static const Table table = [] {
@@ -323,12 +321,12 @@ const Table& key_table() {
                  "Label source for image_folder: auto (dataset.json, else sub-folders), folders, "
                  "json, none.",
                  {"auto", "folders", "json", "none"});
-    t.add_int("data.max_images", REF(data.max_images),
-              "Use at most this many images (0 = all).", ge(0));
+    t.add_int("data.max_images", REF(data.max_images), "Use at most this many images (0 = all).",
+              ge(0));
     t.add_int("data.synthetic_count", REF(data.synthetic_count),
               "Number of images synthetic_shapes provides.", gt(0));
-    t.add_int32("data.resolution", REF(data.resolution),
-                "Training resolution (square, pixels).", in_range(4, 4096));
+    t.add_int32("data.resolution", REF(data.resolution), "Training resolution (square, pixels).",
+                in_range(4, 4096));
     t.add_int32("data.channels", REF(data.channels), "Image channels fed to the networks: 1 or 3.",
                 [](double v) { return (v == 1 || v == 3) ? "" : "must be 1 or 3"; });
     t.add_string("data.resize_filter", REF(data.resize_filter), "Resize filter.",
@@ -344,7 +342,8 @@ const Table& key_table() {
                 "Loader worker threads decoding ahead of training.", in_range(0, 64));
     t.add_int32("data.prefetch", REF(data.prefetch), "Batches prepared ahead.", in_range(1, 256));
     t.add_bool("data.shuffle", REF(data.shuffle), "Shuffle each epoch (seeded by seed, epoch).");
-    t.add_bool("data.drop_last", REF(data.drop_last), "Drop the last incomplete batch of an epoch.");
+    t.add_bool("data.drop_last", REF(data.drop_last),
+               "Drop the last incomplete batch of an epoch.");
     t.add_bool("data.cache", REF(data.cache), "Keep decoded uint8 images in memory.");
     t.add_string("data.on_error", REF(data.on_error),
                  "On a corrupt image: fail (stop, naming the file) or skip (count and log it).",
@@ -392,8 +391,8 @@ const Table& key_table() {
                 "Images per step (over all ranks and accumulation rounds).", in_range(1, 65536));
     t.add_float("train.kimg", REF(train.kimg),
                 "Training length in thousands of real images (0 = use train.steps).", ge(0));
-    t.add_int("train.steps", REF(train.steps),
-              "Training length in G steps when train.kimg is 0.", ge(0));
+    t.add_int("train.steps", REF(train.steps), "Training length in G steps when train.kimg is 0.",
+              ge(0));
     t.add_int32("train.n_critic", REF(train.n_critic), "D steps per G step.", in_range(1, 100));
     t.add_int32("train.accumulate", REF(train.accumulate),
                 "Gradient accumulation rounds per step (batch_size is split into this many).",
@@ -428,8 +427,7 @@ const Table& key_table() {
     t.add_string("metrics.detector_path", REF(metrics.detector_path),
                  "Weights file of the detector (TorchScript, state dict or classifier "
                  "checkpoint).");
-    t.add_int("metrics.num_fake", REF(metrics.num_fake), "Generated images per evaluation.",
-              gt(0));
+    t.add_int("metrics.num_fake", REF(metrics.num_fake), "Generated images per evaluation.", gt(0));
     t.add_int("metrics.num_real", REF(metrics.num_real), "Real images used (0 = all).", ge(0));
     t.add_string("metrics.best", REF(metrics.best),
                  "Metric whose best value keeps a checkpoint (empty = none).");
@@ -520,8 +518,7 @@ void apply_document(Config& cfg, const YAML::Node& root, const std::string& sour
     if (section == "extends") continue;  // handled by the loader
     if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
       // Maybe a key written at top level, such as `lr_g:`.
-      throw ConfigError(where + ": unknown section '" + section + "'" +
-                        suggestion(section, [&] {
+      throw ConfigError(where + ": unknown section '" + section + "'" + suggestion(section, [&] {
                           auto c = sections;
                           auto k = all_keys();
                           c.insert(c.end(), k.begin(), k.end());
@@ -603,7 +600,8 @@ void apply_override(Config& cfg, const std::string& assignment) {
   // ([a, b], 1e-4, true); string values are taken literally (paths may contain ': ').
   const bool literal = def->type != "int" && def->type != "float" && def->type != "bool" &&
                        def->type != "int | auto" && def->type != "list[string]";
-  YAML::Node node = literal ? YAML::Node(value) : parse_yaml(value.empty() ? "\"\"" : value, source);
+  YAML::Node node =
+      literal ? YAML::Node(value) : parse_yaml(value.empty() ? "\"\"" : value, source);
   set_key(cfg, key, node, source);
 }
 
@@ -619,13 +617,11 @@ void validate(const Config& cfg) {
   }
   if (cfg.train.batch_size % cfg.train.accumulate != 0) {
     throw ConfigError(cfg.where("train.accumulate") + "train.accumulate (" +
-                      std::to_string(cfg.train.accumulate) +
-                      ") must divide train.batch_size (" + std::to_string(cfg.train.batch_size) +
-                      ")");
+                      std::to_string(cfg.train.accumulate) + ") must divide train.batch_size (" +
+                      std::to_string(cfg.train.batch_size) + ")");
   }
-  if (!cfg.metrics.best.empty() &&
-      std::find(cfg.metrics.names.begin(), cfg.metrics.names.end(), cfg.metrics.best) ==
-          cfg.metrics.names.end()) {
+  if (!cfg.metrics.best.empty() && std::find(cfg.metrics.names.begin(), cfg.metrics.names.end(),
+                                             cfg.metrics.best) == cfg.metrics.names.end()) {
     throw ConfigError(cfg.where("metrics.best") + "metrics.best '" + cfg.metrics.best +
                       "' must be one of metrics.names");
   }

@@ -18,7 +18,8 @@ struct RuntimeConfig {
 };
 
 struct DataConfig {
-  std::string type = "mnist_idx";  // registry name: mnist_idx | cifar_bin | image_folder | synthetic_shapes
+  std::string type =
+      "mnist_idx";  // registry name: mnist_idx | cifar_bin | image_folder | synthetic_shapes
   std::string path = "/usr/share/datasets/fashion-mnist";
   std::string split = "train";  // train | test
   std::string labels = "auto";  // auto | folders | json | none (image_folder)
@@ -95,8 +96,8 @@ struct MetricsConfig {
   std::string detector = "classifier";
   std::string detector_path;
   int64_t num_fake = 10000;
-  int64_t num_real = 0;  // 0 = the whole dataset
-  std::string best = "";   // metric whose best value keeps a checkpoint
+  int64_t num_real = 0;   // 0 = the whole dataset
+  std::string best = "";  // metric whose best value keeps a checkpoint
 };
 
 struct Config {
@@ -120,9 +121,9 @@ struct Config {
 
 // Describes one key for help output and the configuration reference.
 struct KeyInfo {
-  std::string key;        // "optim.lr_g"
-  std::string type;       // "float", "int", "bool", "string", "list[string]"
-  std::string default_;   // default value as YAML text
+  std::string key;       // "optim.lr_g"
+  std::string type;      // "float", "int", "bool", "string", "list[string]"
+  std::string default_;  // default value as YAML text
   std::string doc;
 };
 

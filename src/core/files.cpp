@@ -87,9 +87,9 @@ std::string make_run_dir(const std::string& outdir, const std::string& name,
   for (int attempt = 0; attempt < 1000; ++attempt, ++next) {
     char num[16];
     std::snprintf(num, sizeof(num), "%05d", next);
-    std::string dir = (fs::path(outdir) / (std::string(num) + "-" + name +
-                                           (desc.empty() ? "" : "-" + desc)))
-                          .string();
+    std::string dir =
+        (fs::path(outdir) / (std::string(num) + "-" + name + (desc.empty() ? "" : "-" + desc)))
+            .string();
     if (fs::create_directory(dir, ec)) return dir;
     if (ec) throw std::runtime_error(dir + ": cannot create run folder: " + ec.message());
   }

@@ -77,7 +77,9 @@ std::string header_value(const std::string& header, const std::string& key,
   return v;
 }
 
-uint16_t rd16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint16_t rd16(const unsigned char* p) {
+  return static_cast<uint16_t>(p[0] | (p[1] << 8));
+}
 uint32_t rd32(const unsigned char* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
          (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
@@ -197,9 +199,13 @@ torch::Tensor parse_npy(const std::string& bytes, const std::string& source) {
   return t;
 }
 
-void save_npy(const std::string& path, const torch::Tensor& t) { write_file(path, npy_bytes(t)); }
+void save_npy(const std::string& path, const torch::Tensor& t) {
+  write_file(path, npy_bytes(t));
+}
 
-torch::Tensor load_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+torch::Tensor load_npy(const std::string& path) {
+  return parse_npy(read_file(path), path);
+}
 
 void save_npz(const std::string& path, const std::map<std::string, torch::Tensor>& arrays) {
   std::string out, central;

@@ -28,8 +28,8 @@ c10::Device resolve_device(const std::string& spec, const std::string& where) {
   const int index = m[1].matched ? std::stoi(m[1].str()) : 0;
   const int count = int(torch::cuda::device_count());
   if (index >= count) {
-    throw ConfigError(where + "runtime.device is '" + spec + "' but only " +
-                      std::to_string(count) + " CUDA device(s) exist");
+    throw ConfigError(where + "runtime.device is '" + spec + "' but only " + std::to_string(count) +
+                      " CUDA device(s) exist");
   }
   return c10::Device(c10::kCUDA, c10::DeviceIndex(index));
 }
@@ -56,10 +56,10 @@ c10::Device apply_runtime(const RuntimeConfig& cfg, const std::string& device_wh
 std::string runtime_description() {
   std::string out = "LibTorch " + std::string(TORCH_VERSION);
   out += ", threads " + std::to_string(torch::get_num_threads());
-  out += ", CUDA " + std::string(torch::cuda::is_available()
-                                     ? "yes (" + std::to_string(torch::cuda::device_count()) +
-                                           " device(s))"
-                                     : "no");
+  out += ", CUDA " +
+         std::string(torch::cuda::is_available()
+                         ? "yes (" + std::to_string(torch::cuda::device_count()) + " device(s))"
+                         : "no");
   return out;
 }
 

@@ -18,8 +18,8 @@ class ClassifierDetector : public Detector {
     try {
       model_ = load_classifier(path, &test_accuracy_);
     } catch (const c10::Error& e) {
-      throw DataError("classifier detector: cannot load '" + path + "': " +
-                      e.what_without_backtrace());
+      throw DataError("classifier detector: cannot load '" + path +
+                      "': " + e.what_without_backtrace());
     }
     model_->to(device);
     model_->eval();

@@ -27,12 +27,18 @@ namespace fs = std::filesystem;
 namespace gan {
 
 nlohmann::json EvalProtocol::to_json() const {
-  return {{"detector", detector},       {"resize", resize},
-          {"real_source", real_source}, {"fake_source", fake_source},
-          {"num_real", num_real},       {"num_fake", num_fake},
-          {"seed", seed},               {"kid_subsets", kid_subsets},
-          {"kid_subset_size", kid_subset_size}, {"is_splits", is_splits},
-          {"pr_k", pr_k},               {"dc_k", dc_k}};
+  return {{"detector", detector},
+          {"resize", resize},
+          {"real_source", real_source},
+          {"fake_source", fake_source},
+          {"num_real", num_real},
+          {"num_fake", num_fake},
+          {"seed", seed},
+          {"kid_subsets", kid_subsets},
+          {"kid_subset_size", kid_subset_size},
+          {"is_splits", is_splits},
+          {"pr_k", pr_k},
+          {"dc_k", dc_k}};
 }
 
 int64_t FeatureSet::count() const {
@@ -72,8 +78,7 @@ FeatureSet extract_features(Detector& det, const ImageSource& images, int64_t nu
       last_log = now;
     }
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (img_per_s) *img_per_s = secs > 0 ? num / secs : 0;
   FeatureSet set;
   set.features = torch::cat(feats);
@@ -163,8 +168,7 @@ Registry<MetricSpec>& metric_registry() {
       if (!fake.labels.defined())
         throw DataError("class_acc needs the requested class of every sample (conditional model)");
       if (p.detector.rfind("classifier", 0) != 0)
-        spdlog::warn("class_acc with detector '{}': its classes are not the dataset's",
-                     p.detector);
+        spdlog::warn("class_acc with detector '{}': its classes are not the dataset's", p.detector);
       out["class_acc"] = class_accuracy(fake.probs, fake.labels);
     };
     r.add("class_acc", acc);
@@ -229,8 +233,7 @@ EvalResult compute_metrics(const std::vector<std::string>& metrics, FeatureSet& 
 
 EvalResult evaluate_metrics(const std::vector<std::string>& metrics, Detector& det,
                             FeatureSet& real, const ImageSource& fake, int64_t num_fake,
-                            EvalProtocol protocol, const LabelSource& fake_labels,
-                            int64_t batch) {
+                            EvalProtocol protocol, const LabelSource& fake_labels, int64_t batch) {
   ExtractOptions opt;
   opt.batch = batch;
   opt.probs = metrics_need_probs(metrics);
@@ -256,12 +259,13 @@ nlohmann::json EvalResult::to_json() const {
 
 std::string EvalResult::table() const {
   std::ostringstream os;
-  os << std::left << std::setw(12) << "metric" << "value\n";
+  os << std::left << std::setw(12) << "metric"
+     << "value\n";
   for (const auto& kv : values)
     os << std::left << std::setw(12) << kv.first << std::setprecision(6) << kv.second << "\n";
-  os << "protocol: detector " << protocol.detector << ", resize " << protocol.resize
-     << ", real " << protocol.num_real << " (" << protocol.real_source << "), fake "
-     << protocol.num_fake << " (" << protocol.fake_source << "), seed " << protocol.seed;
+  os << "protocol: detector " << protocol.detector << ", resize " << protocol.resize << ", real "
+     << protocol.num_real << " (" << protocol.real_source << "), fake " << protocol.num_fake << " ("
+     << protocol.fake_source << "), seed " << protocol.seed;
   if (values.count("kid_mean"))
     os << ", kid " << protocol.kid_subsets << "x" << protocol.kid_subset_size;
   if (values.count("is_mean")) os << ", is splits " << protocol.is_splits;
@@ -276,8 +280,8 @@ std::string EvalResult::table() const {
 
 // ---- cache ---------------------------------------------------------------------------------
 
-std::string StatsCache::key(const std::string& dataset, const std::string& detector,
-                            int64_t count, const std::string& resize) {
+std::string StatsCache::key(const std::string& dataset, const std::string& detector, int64_t count,
+                            const std::string& resize) {
   const std::string text =
       dataset + "|" + detector + "|" + std::to_string(count) + "|" + resize + "|v1";
   uint64_t h = 1469598103934665603ull;  // FNV-1a: stable across platforms and runs
@@ -290,7 +294,9 @@ std::string StatsCache::key(const std::string& dataset, const std::string& detec
   return os.str();
 }
 
-std::string StatsCache::path(const std::string& key) const { return (fs::path(dir_) / key).string(); }
+std::string StatsCache::path(const std::string& key) const {
+  return (fs::path(dir_) / key).string();
+}
 
 std::optional<FeatureSet> StatsCache::load(const std::string& key) const {
   const fs::path p = path(key);
@@ -428,9 +434,12 @@ FeatureSet real_features(Detector& det, const DataConfig& cfg, int64_t num, bool
   if (img_per_s) *img_per_s = ips;
   spdlog::info("real features: {} images with {} at {:.1f} img/s", n, det.name(), ips);
   if (cache) {
-    nlohmann::json protocol = {{"dataset", desc},       {"dataset_describe", ds_desc},
-                               {"detector", det.name()}, {"count", n},
-                               {"resize", det.resize()}, {"key", key},
+    nlohmann::json protocol = {{"dataset", desc},
+                               {"dataset_describe", ds_desc},
+                               {"detector", det.name()},
+                               {"count", n},
+                               {"resize", det.resize()},
+                               {"key", key},
                                {"feature_dim", set.features.size(1)}};
     cache->store(key, set, protocol);
   }

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include "src/core/registry.h"
 #include "src/metrics/feature_stats.h"
@@ -70,10 +70,10 @@ FeatureSet extract_features(Detector& det, const ImageSource& images, int64_t nu
 
 // What a metric needs from the two sets.
 struct MetricSpec {
-  bool needs_real = true;       // false: IS, class accuracy
-  bool needs_features = true;   // per-sample features (KID, PR, DC); FID can use stats only
-  bool needs_probs = false;     // IS, class accuracy
-  bool needs_labels = false;    // class accuracy
+  bool needs_real = true;      // false: IS, class accuracy
+  bool needs_features = true;  // per-sample features (KID, PR, DC); FID can use stats only
+  bool needs_probs = false;    // IS, class accuracy
+  bool needs_labels = false;   // class accuracy
   std::function<void(FeatureSet& real, FeatureSet& fake, const EvalProtocol& p,
                      std::map<std::string, double>& out)>
       compute;
@@ -143,7 +143,6 @@ ImageSource folder_image_source(const std::string& dir, int64_t* num_out, int ch
 // Features of real data, through the cache when `cache` is non-null.
 // `img_per_s` receives the extraction rate (0 on a cache hit).
 FeatureSet real_features(Detector& det, const DataConfig& cfg, int64_t num, bool want_probs,
-                         const StatsCache* cache, int64_t batch = 64,
-                         double* img_per_s = nullptr);
+                         const StatsCache* cache, int64_t batch = 64, double* img_per_s = nullptr);
 
 }  // namespace gan

@@ -48,7 +48,8 @@ double trace_sqrt_product(const torch::Tensor& sigma1, const torch::Tensor& sigm
 double fid_from_stats(const FeatureStats& a, const FeatureStats& b) {
   check_dims(a.mu.size(0), b.mu.size(0));
   torch::NoGradGuard no_grad;
-  const double mean_term = (a.mu.to(torch::kFloat64) - b.mu.to(torch::kFloat64)).pow(2).sum().item<double>();
+  const double mean_term =
+      (a.mu.to(torch::kFloat64) - b.mu.to(torch::kFloat64)).pow(2).sum().item<double>();
   const double tr1 = a.sigma.to(torch::kFloat64).trace().item<double>();
   const double tr2 = b.sigma.to(torch::kFloat64).trace().item<double>();
   const double fid = mean_term + tr1 + tr2 - 2.0 * trace_sqrt_product(a.sigma, b.sigma);

@@ -23,17 +23,19 @@ torch::Tensor pool_avg_exclude_pad(const torch::Tensor& x) {
 }  // namespace
 
 BasicConv2dImpl::BasicConv2dImpl(const BasicConv2dOptions& o) : options_(o) {
-  conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in(), o.out(), o.kernel())
-                                                       .stride(o.stride())
-                                                       .padding(o.padding())
-                                                       .bias(false)));
-  bn = register_module("bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(o.out()).eps(1e-3)));
+  conv = register_module("conv",
+                         torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in(), o.out(), o.kernel())
+                                               .stride(o.stride())
+                                               .padding(o.padding())
+                                               .bias(false)));
+  bn = register_module("bn",
+                       torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(o.out()).eps(1e-3)));
 }
 
 torch::Tensor BasicConv2dImpl::forward(const torch::Tensor& x) {
   if (fused_weight_.defined()) {
-    torch::Tensor y = torch::conv2d(x, fused_weight_, fused_bias_, *options_.stride(),
-                                    *options_.padding());
+    torch::Tensor y =
+        torch::conv2d(x, fused_weight_, fused_bias_, *options_.stride(), *options_.padding());
     return y.relu_();
   }
   return torch::relu(bn->forward(conv->forward(x)));
@@ -45,7 +47,8 @@ void BasicConv2dImpl::fuse() {
   // so the folding itself adds no round-off beyond the final cast.
   torch::Tensor scale = bn->weight.to(torch::kFloat64) /
                         (bn->running_var.to(torch::kFloat64) + bn->options.eps()).sqrt();
-  fused_weight_ = (conv->weight.to(torch::kFloat64) * scale.view({-1, 1, 1, 1})).to(torch::kFloat32);
+  fused_weight_ =
+      (conv->weight.to(torch::kFloat64) * scale.view({-1, 1, 1, 1})).to(torch::kFloat32);
   fused_bias_ = (bn->bias.to(torch::kFloat64) - bn->running_mean.to(torch::kFloat64) * scale)
                     .to(torch::kFloat32);
 }
@@ -61,10 +64,10 @@ InceptionAImpl::InceptionAImpl(const InceptionBlockOptions& o) {
 }
 
 torch::Tensor InceptionAImpl::forward(const torch::Tensor& x) {
-  return torch::cat({branch1x1(x), branch5x5_2(branch5x5_1(x)),
-                     branch3x3dbl_3(branch3x3dbl_2(branch3x3dbl_1(x))),
-                     branch_pool(pool_avg_exclude_pad(x))},
-                    1);
+  return torch::cat(
+      {branch1x1(x), branch5x5_2(branch5x5_1(x)), branch3x3dbl_3(branch3x3dbl_2(branch3x3dbl_1(x))),
+       branch_pool(pool_avg_exclude_pad(x))},
+      1);
 }
 
 InceptionBImpl::InceptionBImpl(const InceptionBlockOptions& o) {
@@ -75,9 +78,9 @@ InceptionBImpl::InceptionBImpl(const InceptionBlockOptions& o) {
 }
 
 torch::Tensor InceptionBImpl::forward(const torch::Tensor& x) {
-  return torch::cat({branch3x3(x), branch3x3dbl_3(branch3x3dbl_2(branch3x3dbl_1(x))),
-                     torch::max_pool2d(x, 3, 2)},
-                    1);
+  return torch::cat(
+      {branch3x3(x), branch3x3dbl_3(branch3x3dbl_2(branch3x3dbl_1(x))), torch::max_pool2d(x, 3, 2)},
+      1);
 }
 
 InceptionCImpl::InceptionCImpl(const InceptionBlockOptions& o) {
@@ -100,8 +103,8 @@ InceptionCImpl::InceptionCImpl(const InceptionBlockOptions& o) {
 
 torch::Tensor InceptionCImpl::forward(const torch::Tensor& x) {
   torch::Tensor b7 = branch7x7_3(branch7x7_2(branch7x7_1(x)));
-  torch::Tensor bd = branch7x7dbl_5(
-      branch7x7dbl_4(branch7x7dbl_3(branch7x7dbl_2(branch7x7dbl_1(x)))));
+  torch::Tensor bd =
+      branch7x7dbl_5(branch7x7dbl_4(branch7x7dbl_3(branch7x7dbl_2(branch7x7dbl_1(x)))));
   return torch::cat({branch1x1(x), b7, bd, branch_pool(pool_avg_exclude_pad(x))}, 1);
 }
 
@@ -117,10 +120,10 @@ InceptionDImpl::InceptionDImpl(const InceptionBlockOptions& o) {
 }
 
 torch::Tensor InceptionDImpl::forward(const torch::Tensor& x) {
-  return torch::cat({branch3x3_2(branch3x3_1(x)),
-                     branch7x7x3_4(branch7x7x3_3(branch7x7x3_2(branch7x7x3_1(x)))),
-                     torch::max_pool2d(x, 3, 2)},
-                    1);
+  return torch::cat(
+      {branch3x3_2(branch3x3_1(x)), branch7x7x3_4(branch7x7x3_3(branch7x7x3_2(branch7x7x3_1(x)))),
+       torch::max_pool2d(x, 3, 2)},
+      1);
 }
 
 InceptionEImpl::InceptionEImpl(const InceptionBlockOptions& o) : pool_(o.pool()) {
@@ -144,8 +147,8 @@ torch::Tensor InceptionEImpl::forward(const torch::Tensor& x) {
   b3 = torch::cat({branch3x3_2a(b3), branch3x3_2b(b3)}, 1);
   torch::Tensor bd = branch3x3dbl_2(branch3x3dbl_1(x));
   bd = torch::cat({branch3x3dbl_3a(bd), branch3x3dbl_3b(bd)}, 1);
-  torch::Tensor p = pool_ == InceptionPool::kMax ? torch::max_pool2d(x, 3, 1, 1)
-                                                 : pool_avg_exclude_pad(x);
+  torch::Tensor p =
+      pool_ == InceptionPool::kMax ? torch::max_pool2d(x, 3, 1, 1) : pool_avg_exclude_pad(x);
   return torch::cat({branch1x1(x), b3, bd, branch_pool(p)}, 1);
 }
 
@@ -165,8 +168,8 @@ FidInceptionImpl::FidInceptionImpl(const FidInceptionOptions& o) : options_(o) {
   Mixed_6e = register_module("Mixed_6e", InceptionC(InceptionBlockOptions(768, 192)));
   Mixed_7a = register_module("Mixed_7a", InceptionD(InceptionBlockOptions(768)));
   Mixed_7b = register_module("Mixed_7b", InceptionE(InceptionBlockOptions(1280)));
-  Mixed_7c = register_module(
-      "Mixed_7c", InceptionE(InceptionBlockOptions(2048).pool(InceptionPool::kMax)));
+  Mixed_7c = register_module("Mixed_7c",
+                             InceptionE(InceptionBlockOptions(2048).pool(InceptionPool::kMax)));
   fc = register_module("fc", torch::nn::Linear(2048, o.num_classes()));
 }
 
@@ -249,8 +252,9 @@ std::map<std::string, torch::Tensor> read_state_dict(const std::string& path) {
   try {
     v = torch::pickle_load(bytes);
   } catch (const c10::Error& e) {
-    throw DataError(path + ": not a plain dict of tensors saved in zip format (legacy .pth and "
-                           "OrderedDict files need scripts/convert_fid_inception.py): " +
+    throw DataError(path +
+                    ": not a plain dict of tensors saved in zip format (legacy .pth and "
+                    "OrderedDict files need scripts/convert_fid_inception.py): " +
                     e.what_without_backtrace());
   }
   if (!v.isGenericDict()) throw DataError(path + ": expected a dict of tensors");

@@ -70,10 +70,9 @@ class InceptionCImpl : public torch::nn::Module {
  public:
   explicit InceptionCImpl(const InceptionBlockOptions& o);
   torch::Tensor forward(const torch::Tensor& x);
-  BasicConv2d branch1x1{nullptr}, branch7x7_1{nullptr}, branch7x7_2{nullptr},
-      branch7x7_3{nullptr}, branch7x7dbl_1{nullptr}, branch7x7dbl_2{nullptr},
-      branch7x7dbl_3{nullptr}, branch7x7dbl_4{nullptr}, branch7x7dbl_5{nullptr},
-      branch_pool{nullptr};
+  BasicConv2d branch1x1{nullptr}, branch7x7_1{nullptr}, branch7x7_2{nullptr}, branch7x7_3{nullptr},
+      branch7x7dbl_1{nullptr}, branch7x7dbl_2{nullptr}, branch7x7dbl_3{nullptr},
+      branch7x7dbl_4{nullptr}, branch7x7dbl_5{nullptr}, branch_pool{nullptr};
 };
 TORCH_MODULE(InceptionC);
 

@@ -10,8 +10,8 @@ IsResult inception_score(const torch::Tensor& probs_in, int64_t splits) {
   if (probs_in.dim() != 2) throw DataError("IS needs [N, C] class probabilities");
   const int64_t n = probs_in.size(0);
   if (splits < 1 || n < splits)
-    throw DataError("IS: " + std::to_string(n) + " samples cannot make " +
-                    std::to_string(splits) + " splits");
+    throw DataError("IS: " + std::to_string(n) + " samples cannot make " + std::to_string(splits) +
+                    " splits");
   torch::NoGradGuard no_grad;
   torch::Tensor p = probs_in.to(torch::kCPU, torch::kFloat64);
   const int64_t part = n / splits;

@@ -23,7 +23,8 @@ class InceptionTorchScript : public Detector {
     try {
       module_ = torch::jit::load(path, device);
     } catch (const c10::Error& e) {
-      throw DataError("inception_torchscript: cannot load '" + path + "': " + e.what_without_backtrace());
+      throw DataError("inception_torchscript: cannot load '" + path +
+                      "': " + e.what_without_backtrace());
     }
     module_.eval();
     // The output layer's weight gives bias-free probabilities from the features in one pass;
@@ -47,7 +48,9 @@ class InceptionTorchScript : public Detector {
   std::string name() const override { return "inception_torchscript"; }
   int64_t input_resize() const override { return 299; }
   std::string resize() const override { return "tf1-bilinear-299 (inside the network)"; }
-  int64_t feature_dim() const override { return out_weight_.defined() ? out_weight_.size(1) : 2048; }
+  int64_t feature_dim() const override {
+    return out_weight_.defined() ? out_weight_.size(1) : 2048;
+  }
 
   DetectorOutput run(const torch::Tensor& images, bool want_probs) override {
     torch::NoGradGuard no_grad;
@@ -58,7 +61,8 @@ class InceptionTorchScript : public Detector {
     out.features = module_.forward({x, true}).toTensor().to(torch::kFloat32);
     if (want_probs) {
       if (out_weight_.defined()) {
-        out.probs = torch::softmax(torch::matmul(out.features, out_weight_.to(out.features.device()).t()), 1);
+        out.probs = torch::softmax(
+            torch::matmul(out.features, out_weight_.to(out.features.device()).t()), 1);
       } else {
         out.probs = module_.get_method("forward")({x}, {{"no_output_bias", true}})
                         .toTensor()

@@ -15,10 +15,10 @@ struct KidOptions {
 };
 
 struct KidResult {
-  double mean = 0, std = 0;   // over subsets; std with ddof 0 as NVIDIA and torch-fidelity
-  int64_t subset_size = 0;    // after clamping
+  double mean = 0, std = 0;  // over subsets; std with ddof 0 as NVIDIA and torch-fidelity
+  int64_t subset_size = 0;   // after clamping
   int64_t num_subsets = 0;
-  bool clamped = false;       // fewer samples than the requested subset size
+  bool clamped = false;  // fewer samples than the requested subset size
 };
 
 // Unbiased MMD^2 of two sets (diagonals dropped within each set, all cross pairs), float64.

@@ -71,8 +71,12 @@ std::string plot_metric_history(const std::string& run_dir, const std::string& m
   }
   if (x1 <= x0) x1 = x0 + 1;
   if (y1 <= y0) y1 = y0 + 1e-9 + std::abs(y0) * 0.1;
-  auto px = [&](double x) { return left + static_cast<int>((x - x0) / (x1 - x0) * (w - left - right)); };
-  auto py = [&](double y) { return h - bottom - static_cast<int>((y - y0) / (y1 - y0) * (h - top - bottom)); };
+  auto px = [&](double x) {
+    return left + static_cast<int>((x - x0) / (x1 - x0) * (w - left - right));
+  };
+  auto py = [&](double y) {
+    return h - bottom - static_cast<int>((y - y0) / (y1 - y0) * (h - top - bottom));
+  };
   cv::rectangle(img, {left, top}, {w - right, h - bottom}, cv::Scalar(0, 0, 0));
   const cv::Scalar colors[] = {{200, 60, 30}, {30, 130, 220}, {40, 160, 60}, {150, 40, 160}};
   int ci = 0;
@@ -81,10 +85,12 @@ std::string plot_metric_history(const std::string& run_dir, const std::string& m
     for (size_t i = 0; i < s.second.size(); ++i) {
       cv::Point p(px(s.second[i].first), py(s.second[i].second));
       cv::circle(img, p, 3, col, cv::FILLED, cv::LINE_AA);
-      if (i) cv::line(img, {px(s.second[i - 1].first), py(s.second[i - 1].second)}, p, col, 2, cv::LINE_AA);
+      if (i)
+        cv::line(img, {px(s.second[i - 1].first), py(s.second[i - 1].second)}, p, col, 2,
+                 cv::LINE_AA);
     }
-    cv::putText(img, s.first, {left + 10, top + 18 + 18 * ci}, cv::FONT_HERSHEY_SIMPLEX, 0.5, col, 1,
-                cv::LINE_AA);
+    cv::putText(img, s.first, {left + 10, top + 18 + 18 * ci}, cv::FONT_HERSHEY_SIMPLEX, 0.5, col,
+                1, cv::LINE_AA);
     ++ci;
   }
   auto fmt = [](double v) {
@@ -93,12 +99,14 @@ std::string plot_metric_history(const std::string& run_dir, const std::string& m
     return std::string(b);
   };
   cv::putText(img, fmt(y1), {5, top + 5}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0}, 1, cv::LINE_AA);
-  cv::putText(img, fmt(y0), {5, h - bottom}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0}, 1, cv::LINE_AA);
-  cv::putText(img, fmt(x0), {left, h - bottom + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0}, 1, cv::LINE_AA);
-  cv::putText(img, fmt(x1) + " kimg", {w - right - 90, h - bottom + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.4,
-              {0, 0, 0}, 1, cv::LINE_AA);
-  cv::putText(img, metric + " vs kimg", {w / 2 - 60, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.55, {0, 0, 0}, 1,
+  cv::putText(img, fmt(y0), {5, h - bottom}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0}, 1,
               cv::LINE_AA);
+  cv::putText(img, fmt(x0), {left, h - bottom + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0}, 1,
+              cv::LINE_AA);
+  cv::putText(img, fmt(x1) + " kimg", {w - right - 90, h - bottom + 18}, cv::FONT_HERSHEY_SIMPLEX,
+              0.4, {0, 0, 0}, 1, cv::LINE_AA);
+  cv::putText(img, metric + " vs kimg", {w / 2 - 60, 20}, cv::FONT_HERSHEY_SIMPLEX, 0.55, {0, 0, 0},
+              1, cv::LINE_AA);
   const std::string png = (std::filesystem::path(run_dir) / ("metric-" + metric + ".png")).string();
   if (!cv::imwrite(png, img)) spdlog::warn("cannot write {}", png);
   return png;

@@ -7,7 +7,9 @@ namespace {
 
 constexpr int64_t kBlock = 1024;  // rows per distance block: 1024 x 10000 doubles = 80 MB
 
-torch::Tensor as_f64(const torch::Tensor& x) { return x.to(torch::kCPU, torch::kFloat64); }
+torch::Tensor as_f64(const torch::Tensor& x) {
+  return x.to(torch::kCPU, torch::kFloat64);
+}
 
 void check(const torch::Tensor& real, const torch::Tensor& fake, int64_t k) {
   if (real.dim() != 2 || fake.dim() != 2 || real.size(1) != fake.size(1))
@@ -31,8 +33,8 @@ double share_inside(const torch::Tensor& query, const torch::Tensor& ref, const 
 
 torch::Tensor pairwise_sq_dist(const torch::Tensor& a_in, const torch::Tensor& b_in) {
   torch::Tensor a = as_f64(a_in), b = as_f64(b_in);
-  torch::Tensor d = a.pow(2).sum(1, true) + b.pow(2).sum(1).unsqueeze(0) -
-                    2 * torch::matmul(a, b.t());
+  torch::Tensor d =
+      a.pow(2).sum(1, true) + b.pow(2).sum(1).unsqueeze(0) - 2 * torch::matmul(a, b.t());
   return d.clamp_min(0);
 }
 

@@ -112,8 +112,8 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
     set_requires_grad(*d, false);
     opt_g.zero_grad();
     const torch::Tensor g_labels = labels_of(batch);
-    torch::Tensor logits = d->forward(g->forward(torch::randn({batch, g->z_dim()}), g_labels),
-                                      g_labels);
+    torch::Tensor logits =
+        d->forward(g->forward(torch::randn({batch, g->z_dim()}), g_labels), g_labels);
     torch::Tensor lg = g_loss(setup.loss, logits);
     lg.backward();
     sink += lg.item<double>() + grad_norm(g_params);
@@ -123,9 +123,8 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
     t.optimizer += seconds_since(t0);
 
     t0 = Clock::now();
-    const double beta = setup.ema_kimg > 0
-                            ? ema_beta(batch, setup.ema_kimg, setup.ema_rampup, nimg)
-                            : 0.0;
+    const double beta =
+        setup.ema_kimg > 0 ? ema_beta(batch, setup.ema_kimg, setup.ema_rampup, nimg) : 0.0;
     ema_update(*g_ema, *g, beta);
     t.ema = seconds_since(t0);
 
@@ -152,8 +151,8 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
   if (!step_totals.empty()) {
     std::sort(step_totals.begin(), step_totals.end());
     const size_t m = step_totals.size();
-    const double median = m % 2 ? step_totals[m / 2]
-                                : 0.5 * (step_totals[m / 2 - 1] + step_totals[m / 2]);
+    const double median =
+        m % 2 ? step_totals[m / 2] : 0.5 * (step_totals[m / 2 - 1] + step_totals[m / 2]);
     result.img_per_s_median = median > 0 ? double(batch) / median : 0;
   }
   return result;

@@ -44,8 +44,8 @@ struct TrainBenchResult {
   double img_per_s = 0;         // batch / mean step time
   double img_per_s_median = 0;  // batch / median step time: robust to bursts of other load
   StepTimes per_step;           // means
-  double flops_per_step = 0;  // see train_flops_per_image
-  double gflops = 0;          // achieved: flops_per_step / time per step
+  double flops_per_step = 0;    // see train_flops_per_image
+  double gflops = 0;            // achieved: flops_per_step / time per step
 };
 
 // Real images [batch, C, H, W] in [-1, 1] for the next step.

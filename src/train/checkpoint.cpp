@@ -101,8 +101,8 @@ void save_checkpoint(const std::string& path, const Config& cfg, const Checkpoin
     write_module(sub, *module);
     archive.write(name, sub);
   }
-  const std::pair<const char*, torch::optim::Optimizer*> optimizers[] = {
-      {"opt_G", parts.opt_g}, {"opt_D", parts.opt_d}};
+  const std::pair<const char*, torch::optim::Optimizer*> optimizers[] = {{"opt_G", parts.opt_g},
+                                                                         {"opt_D", parts.opt_d}};
   for (const auto& [name, opt] : optimizers) {
     if (!opt) continue;
     torch::serialize::OutputArchive sub;
@@ -159,8 +159,8 @@ void load_checkpoint(const std::string& path, const CheckpointParts& parts, bool
     }
     read_module(sub, *module, path, name);
   }
-  const std::pair<const char*, torch::optim::Optimizer*> optimizers[] = {
-      {"opt_G", parts.opt_g}, {"opt_D", parts.opt_d}};
+  const std::pair<const char*, torch::optim::Optimizer*> optimizers[] = {{"opt_G", parts.opt_g},
+                                                                         {"opt_D", parts.opt_d}};
   for (const auto& [name, opt] : optimizers) {
     if (!opt) continue;
     torch::serialize::InputArchive sub;

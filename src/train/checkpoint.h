@@ -18,13 +18,13 @@ constexpr int64_t kCheckpointFormatVersion = 1;
 
 // Everything the loop needs besides the modules to continue exactly where it stopped.
 struct TrainProgress {
-  int64_t step = 0;         // G steps done
-  int64_t nimg = 0;         // real images shown to D
+  int64_t step = 0;          // G steps done
+  int64_t nimg = 0;          // real images shown to D
   int64_t loader_epoch = 0;  // the next batch the loader will produce
   int64_t loader_batch = 0;
   double best_value = 0.0;  // best value of metrics.best so far (valid when has_best)
   bool has_best = false;
-  double lr_scale = 1.0;  // reduced by train.on_nan: rollback
+  double lr_scale = 1.0;    // reduced by train.on_nan: rollback
   int64_t num_classes = 0;  // the dataset's classes, so networks can be rebuilt without it
 };
 

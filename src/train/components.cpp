@@ -5,9 +5,9 @@
 #include "data/datasets.h"
 #include "models/networks.h"
 #include "models/summary.h"
+#include "src/core/errors.h"
 #include "src/metrics/detector.h"
 #include "src/metrics/evaluate.h"
-#include "src/core/errors.h"
 #include "src/train/losses.h"
 
 namespace gan {
@@ -18,8 +18,8 @@ void check_name(const Config& cfg, const std::string& key, const std::string& fa
   if (std::find(known.begin(), known.end(), value) != known.end()) return;
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-  throw ConfigError(cfg.where(key) + key + ": unknown " + family + " '" + value + "' (known: " +
-                    list + ")");
+  throw ConfigError(cfg.where(key) + key + ": unknown " + family + " '" + value +
+                    "' (known: " + list + ")");
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #include "src/train/image_grid.h"
 
+#include <torch/torch.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <torch/torch.h>
 
 #include <filesystem>
 

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include <opencv2/core/mat.hpp>
 #include <torch/types.h>
+#include <opencv2/core/mat.hpp>
 
 namespace gan {
 

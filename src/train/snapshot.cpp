@@ -23,8 +23,7 @@ LoadedGenerator load_generator(const std::string& checkpoint, bool use_ema, c10:
   return out;
 }
 
-torch::Tensor latent_for_seed(int64_t seed, int z_dim, double truncation,
-                              const std::string& mode) {
+torch::Tensor latent_for_seed(int64_t seed, int z_dim, double truncation, const std::string& mode) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(seed));
   torch::Tensor z = torch::randn({z_dim}, gen, torch::kFloat);
   if (truncation > 0) {

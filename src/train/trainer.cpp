@@ -46,7 +46,8 @@ extern "C" void on_stop_signal(int sig) {
 // Installs SIGINT/SIGTERM handlers for the lifetime of the loop.
 struct SignalScope {
   bool active;
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   explicit SignalScope(bool enable) : active(enable) {
     g_stop_signal = 0;
     if (!active) return;
@@ -115,9 +116,7 @@ struct Run {
   TrainProgress progress;
   std::string last_checkpoint;
 
-  CheckpointParts parts() {
-    return {g.get(), d.get(), g_ema.get(), opt_g.get(), opt_d.get()};
-  }
+  CheckpointParts parts() { return {g.get(), d.get(), g_ema.get(), opt_g.get(), opt_d.get()}; }
 
   void set_learning_rates() {
     for (auto& group : opt_g->param_groups()) {
@@ -152,8 +151,7 @@ struct Run {
 
   torch::Tensor sample_labels(int64_t n) {
     if (!cfg.model.conditional) return torch::Tensor();
-    return torch::randint(shape.num_classes, {n}, torch::TensorOptions(torch::kLong))
-        .to(device);
+    return torch::randint(shape.num_classes, {n}, torch::TensorOptions(torch::kLong)).to(device);
   }
 };
 
@@ -182,7 +180,9 @@ void save_fakes(Run& run, const std::string& name) {
 
 }  // namespace
 
-void set_train_eval_hook(TrainEvalHook hook) { g_eval_hook = std::move(hook); }
+void set_train_eval_hook(TrainEvalHook hook) {
+  g_eval_hook = std::move(hook);
+}
 
 TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   Run run;
@@ -195,7 +195,8 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       throw ConfigError(cfg.where("train.on_nan") +
                         "train.on_nan: rollback is not supported with WORLD_SIZE > 1 (use stop)");
     }
-    if (run.device.is_cuda()) run.device = c10::Device(c10::kCUDA, c10::DeviceIndex(dist.local_rank));
+    if (run.device.is_cuda())
+      run.device = c10::Device(c10::kCUDA, c10::DeviceIndex(dist.local_rank));
     const char* timeout_env = std::getenv("GAN_DIST_TIMEOUT_S");
     const int timeout_s = timeout_env ? std::max(1, std::atoi(timeout_env)) : 600;
     run.pg = std::make_unique<ProcessGroup>(dist, run.device, std::chrono::seconds(timeout_s));
@@ -203,7 +204,9 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     // One rank speaks; the others only report problems.
     if (!run.leader) spdlog::set_level(spdlog::level::warn);
   }
-  auto global_mean = [&](double v) { return run.pg ? run.pg->allreduce_sum(v) / dist.world_size : v; };
+  auto global_mean = [&](double v) {
+    return run.pg ? run.pg->allreduce_sum(v) / dist.world_size : v;
+  };
   auto any_rank = [&](bool v) { return run.pg ? run.pg->allreduce_sum(v ? 1.0 : 0.0) > 0 : v; };
 
   // --- run folder ---------------------------------------------------------------------------
@@ -257,11 +260,11 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   set_requires_grad(*run.g_ema, false);
   spdlog::info("G {} params, D {} params", count_parameters(*run.g), count_parameters(*run.d));
   run.opt_g = std::make_unique<torch::optim::Adam>(
-      run.g->parameters(), torch::optim::AdamOptions(cfg.optim.lr_g)
-                               .betas({cfg.optim.beta1_g, cfg.optim.beta2_g}));
+      run.g->parameters(),
+      torch::optim::AdamOptions(cfg.optim.lr_g).betas({cfg.optim.beta1_g, cfg.optim.beta2_g}));
   run.opt_d = std::make_unique<torch::optim::Adam>(
-      run.d->parameters(), torch::optim::AdamOptions(cfg.optim.lr_d)
-                               .betas({cfg.optim.beta1_d, cfg.optim.beta2_d}));
+      run.d->parameters(),
+      torch::optim::AdamOptions(cfg.optim.lr_d).betas({cfg.optim.beta1_d, cfg.optim.beta2_d}));
 
   if (resuming) {
     CheckpointInfo info = read_checkpoint_info(options.resume_from);
@@ -270,8 +273,8 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     run.set_learning_rates();
     run.loader->seek({run.progress.loader_epoch, run.progress.loader_batch});
     run.last_checkpoint = options.resume_from;
-    spdlog::info("resumed from {} at step {} ({:.3f} kimg)", options.resume_from,
-                 run.progress.step, run.progress.nimg / 1000.0);
+    spdlog::info("resumed from {} at step {} ({:.3f} kimg)", options.resume_from, run.progress.step,
+                 run.progress.nimg / 1000.0);
   }
 
   // Every rank draws the random inputs of the whole (global) batch from the same RNG stream and
@@ -281,10 +284,10 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   const int64_t local_start = local * dist.rank;
   const int64_t micro = local / cfg.train.accumulate;
   if (local * dist.world_size != batch || micro * cfg.train.accumulate != local) {
-    throw ConfigError(cfg.where("train.batch_size") + "train.batch_size (" +
-                      std::to_string(batch) + ") must divide into WORLD_SIZE (" +
-                      std::to_string(dist.world_size) + ") x train.accumulate (" +
-                      std::to_string(cfg.train.accumulate) + ") equal parts");
+    throw ConfigError(cfg.where("train.batch_size") + "train.batch_size (" + std::to_string(batch) +
+                      ") must divide into WORLD_SIZE (" + std::to_string(dist.world_size) +
+                      ") x train.accumulate (" + std::to_string(cfg.train.accumulate) +
+                      ") equal parts");
   }
   const int64_t target_nimg = int64_t(std::llround(cfg.train.kimg * 1000.0));
   auto done = [&] {
@@ -305,8 +308,8 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       reals.push_back(images);
       have += images.size(0);
     }
-    save_image_grid((fs::path(run.dir) / "reals.png").string(),
-                    torch::cat(reals).slice(0, 0, n), cfg.train.grid_size);
+    save_image_grid((fs::path(run.dir) / "reals.png").string(), torch::cat(reals).slice(0, 0, n),
+                    cfg.train.grid_size);
     save_fakes(run, "fakes_init.png");
   }
 
@@ -344,8 +347,8 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       // density, coverage and class accuracy.
       const bool higher = cfg.metrics.best == "is" || cfg.metrics.best == "pr" ||
                           cfg.metrics.best == "dc" || cfg.metrics.best == "class_acc";
-      if (!run.progress.has_best || (higher ? v > run.progress.best_value
-                                            : v < run.progress.best_value)) {
+      if (!run.progress.has_best ||
+          (higher ? v > run.progress.best_value : v < run.progress.best_value)) {
         run.progress.has_best = true;
         run.progress.best_value = v;
         fs::copy_file(checkpoint, fs::path(run.dir) / "checkpoints" / "best.pt",
@@ -372,8 +375,8 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       const torch::Tensor fake_labels_all = run.sample_labels(batch);
       for (int64_t start = 0; start < local; start += micro) {
         torch::Tensor real = reals.slice(0, start, start + micro);
-        torch::Tensor labels = cfg.model.conditional ? real_labels.slice(0, start, start + micro)
-                                                     : torch::Tensor();
+        torch::Tensor labels =
+            cfg.model.conditional ? real_labels.slice(0, start, start + micro) : torch::Tensor();
         torch::Tensor fake;
         {
           torch::NoGradGuard no_grad;
@@ -422,10 +425,9 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     const torch::Tensor labels_all = run.sample_labels(batch);
     for (int64_t start = 0; start < local; start += micro) {
       torch::Tensor z = z_all.slice(0, start, start + micro);
-      torch::Tensor labels =
-          labels_all.defined()
-              ? labels_all.slice(0, local_start + start, local_start + start + micro)
-              : labels_all;
+      torch::Tensor labels = labels_all.defined() ? labels_all.slice(0, local_start + start,
+                                                                     local_start + start + micro)
+                                                  : labels_all;
       torch::Tensor fake = run.g->forward(z, labels);
       torch::Tensor logits = run.d->forward(diff_augment(fake, cfg.augment.diffaugment), labels);
       torch::Tensor loss = g_loss(cfg.loss.type, logits);
@@ -456,23 +458,19 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
         tick.clear();
         continue;
       }
-      throw std::runtime_error(what + "; stopping (train.on_nan: " + cfg.train.on_nan +
-                               (rollbacks > 0 ? ", after " + std::to_string(rollbacks) +
-                                                    " rollbacks"
-                                              : std::string()) +
-                               ")" +
-                               (run.last_checkpoint.empty()
-                                    ? ""
-                                    : "; last good checkpoint: " + run.last_checkpoint));
+      throw std::runtime_error(
+          what + "; stopping (train.on_nan: " + cfg.train.on_nan +
+          (rollbacks > 0 ? ", after " + std::to_string(rollbacks) + " rollbacks" : std::string()) +
+          ")" +
+          (run.last_checkpoint.empty() ? "" : "; last good checkpoint: " + run.last_checkpoint));
     }
     run.opt_g->step();
     ++run.progress.step;
 
     // EMA of G.
-    const double beta = cfg.train.ema_kimg > 0
-                            ? ema_beta(batch, cfg.train.ema_kimg, cfg.train.ema_rampup,
-                                       run.progress.nimg)
-                            : 0.0;
+    const double beta = cfg.train.ema_kimg > 0 ? ema_beta(batch, cfg.train.ema_kimg,
+                                                          cfg.train.ema_rampup, run.progress.nimg)
+                                               : 0.0;
     ema_update(*run.g_ema, *run.g, beta);
 
     tick.loss_d += mean_loss_d;
@@ -529,9 +527,9 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       std::snprintf(line, sizeof(line),
                     "step %lld  kimg %.2f  %.0f img/s  ETA %s  loss_d %.4f  loss_g %.4f  "
                     "D(real) %.3f  D(fake) %.3f",
-                    (long long)run.progress.step, kimg_of(run.progress.nimg), j["img_per_s"].get<double>(),
-                    format_duration(remaining).c_str(), tick.loss_d / n, tick.loss_g / n,
-                    tick.d_real / n, tick.d_fake / n);
+                    (long long)run.progress.step, kimg_of(run.progress.nimg),
+                    j["img_per_s"].get<double>(), format_duration(remaining).c_str(),
+                    tick.loss_d / n, tick.loss_g / n, tick.d_real / n, tick.d_fake / n);
       if (tty && run.leader) {
         std::fprintf(stderr, "\r\033[K%s", line);
         std::fflush(stderr);
@@ -547,8 +545,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     if (run.leader && (run.progress.nimg >= next_sample || finished)) {
       next_sample = next_boundary(run.progress.nimg, cfg.train.sample_kimg);
       char name[64];
-      std::snprintf(name, sizeof(name), "fakes%06lld.png",
-                    (long long)(run.progress.nimg / 1000));
+      std::snprintf(name, sizeof(name), "fakes%06lld.png", (long long)(run.progress.nimg / 1000));
       save_fakes(run, name);
     }
     const bool metric_due = run.progress.nimg >= next_metric;
