@@ -41,26 +41,21 @@ FeatureSet feature_file(const std::string& path, bool stats) {
   return s;
 }
 
-// Generated images of a checkpoint's G_ema: sample i uses latent_for_seed(seed + i), the same
-// latents as `gan generate` and the training-time metric hook; classes cycle 0..C-1.
+// Generated images of a checkpoint's G_ema (generate_samples: the same latents as
+// `gan generate` and the training-time metric hook; classes cycle 0..C-1).
 struct Sampler {
   LoadedGenerator loaded;
   int64_t seed = 0;
   torch::Device device = torch::kCPU;
-  bool conditional() const { return loaded.cfg.model.conditional && loaded.shape.num_classes > 0; }
+  bool conditional() const { return sample_classes(loaded, 0, 1).defined(); }
   torch::Tensor labels(int64_t start, int64_t count) const {
-    return torch::arange(start, start + count, torch::kInt64) % loaded.shape.num_classes;
+    return sample_classes(loaded, start, count);
   }
 };
 
 ImageSource sampler_source(const Sampler& s) {
   return [s](int64_t start, int64_t count) {
-    std::vector<torch::Tensor> zs;
-    for (int64_t i = start; i < start + count; ++i)
-      zs.push_back(latent_for_seed(s.seed + i, s.loaded.g->z_dim()));
-    torch::Tensor l = s.conditional() ? s.labels(start, count).to(s.device) : torch::Tensor();
-    torch::InferenceMode guard;
-    return s.loaded.g->forward(torch::stack(zs).to(s.device), l).to(torch::kCPU);
+    return generate_samples(s.loaded, s.seed, start, count, s.device);
   };
 }
 

@@ -44,22 +44,13 @@ void install_train_eval_hook(const Config& cfg) {
     }
     LoadedGenerator loaded = load_generator(checkpoint, /*use_ema=*/true, device);
     const int64_t n = cfg.metrics.num_fake;
-    const int z_dim = loaded.g->z_dim();
-    const int64_t classes = loaded.shape.num_classes;
     ImageSource fake = [&](int64_t start, int64_t count) {
-      std::vector<torch::Tensor> zs;
-      for (int64_t i = start; i < start + count; ++i) zs.push_back(latent_for_seed(i, z_dim));
-      torch::Tensor labels;
-      if (loaded.cfg.model.conditional) labels = torch::arange(start, start + count) % classes;
-      torch::InferenceMode guard;
-      return loaded.g
-          ->forward(torch::stack(zs).to(device), labels.defined() ? labels.to(device) : labels)
-          .to(torch::kCPU);
+      return generate_samples(loaded, /*seed=*/0, start, count, device);
     };
     LabelSource fake_labels = nullptr;
-    if (loaded.cfg.model.conditional) {
-      fake_labels = [classes](int64_t start, int64_t count) {
-        return torch::arange(start, start + count) % classes;
+    if (sample_classes(loaded, 0, 1).defined()) {
+      fake_labels = [&](int64_t start, int64_t count) {
+        return sample_classes(loaded, start, count);
       };
     }
     EvalProtocol protocol;

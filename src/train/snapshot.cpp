@@ -43,4 +43,22 @@ torch::Tensor latent_for_seed(int64_t seed, int z_dim, double truncation, const 
   return z;
 }
 
+torch::Tensor sample_classes(const LoadedGenerator& loaded, int64_t start, int64_t count) {
+  if (!loaded.cfg.model.conditional || loaded.shape.num_classes <= 0) return torch::Tensor();
+  return torch::arange(start, start + count, torch::kInt64) % loaded.shape.num_classes;
+}
+
+torch::Tensor generate_samples(const LoadedGenerator& loaded, int64_t seed, int64_t start,
+                               int64_t count, c10::Device device) {
+  std::vector<torch::Tensor> zs;
+  for (int64_t i = start; i < start + count; ++i) {
+    zs.push_back(latent_for_seed(seed + i, loaded.g->z_dim()));
+  }
+  torch::Tensor labels = sample_classes(loaded, start, count);
+  torch::InferenceMode guard;
+  return loaded.g
+      ->forward(torch::stack(zs).to(device), labels.defined() ? labels.to(device) : labels)
+      .to(torch::kCPU);
+}
+
 }  // namespace gan

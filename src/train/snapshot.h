@@ -28,4 +28,14 @@ LoadedGenerator load_generator(const std::string& checkpoint, bool use_ema, c10:
 torch::Tensor latent_for_seed(int64_t seed, int z_dim, double truncation = 0.0,
                               const std::string& mode = "resample");
 
+// The requested classes of samples [start, start + count): sample i gets class i mod C for a
+// conditional model; undefined for an unconditional one.
+torch::Tensor sample_classes(const LoadedGenerator& loaded, int64_t start, int64_t count);
+
+// G's images (CPU, [-1, 1]) of samples [start, start + count): sample i uses
+// latent_for_seed(seed + i) and sample_classes. Shared by `gan evaluate` and the training-time
+// metric hook so both score the same images.
+torch::Tensor generate_samples(const LoadedGenerator& loaded, int64_t seed, int64_t start,
+                               int64_t count, c10::Device device);
+
 }  // namespace gan
