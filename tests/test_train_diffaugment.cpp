@@ -110,3 +110,34 @@ TEST_CASE("DiffAugment is differentiable and reproducible from the seed", "[trai
   CHECK(g.sum().item<double>() >= 4 * 14 * 14);  // shifts of at most 2 in each direction
   CHECK(g.sum().item<double>() <= 4 * 16 * 16);
 }
+
+TEST_CASE("BatchRows: shares of a batch are augmented as the whole batch would be",
+          "[train][diffaugment]") {
+  const std::vector<std::string> policy = {"color", "translation", "cutout"};
+  const torch::Tensor x = torch::randn({12, 3, 16, 16});
+  torch::manual_seed(4);
+  const torch::Tensor whole = gan::diff_augment(x, policy);
+  // The default is the batch itself: the same draws as before BatchRows existed.
+  torch::manual_seed(4);
+  CHECK(torch::equal(gan::diff_augment(x, policy, gan::BatchRows{}), whole));
+  for (int64_t world : {2, 3, 4}) {
+    for (int64_t rank = 0; rank < world; ++rank) {
+      INFO("rank " << rank << " of " << world);
+      torch::manual_seed(4);  // every rank starts from the same stream
+      const torch::Tensor mine =
+          gan::diff_augment(x.slice(0, rank, 12, world), policy, gan::BatchRows{12, rank, world});
+      CHECK(torch::allclose(mine, whole.slice(0, rank, 12, world), 1e-6, 1e-6));
+    }
+  }
+  // Drawn per share instead (the old behaviour), rank 1 would repeat rank 0's parameters.
+  torch::manual_seed(4);
+  const torch::Tensor alone = gan::diff_augment(x.slice(0, 1, 12, 2), policy);
+  CHECK_FALSE(torch::allclose(alone, whole.slice(0, 1, 12, 2), 1e-6, 1e-6));
+
+  const torch::Tensor drawn = torch::arange(12);
+  const gan::BatchRows third{12, 2, 3};
+  CHECK(torch::equal(third.pick(drawn, 4), torch::tensor({2, 5, 8, 11}, torch::kLong)));
+  CHECK_THROWS_AS(third.pick(drawn, 5), std::invalid_argument);  // row 14 of 12
+  const gan::BatchRows ten{10, 0, 1};
+  CHECK_THROWS_AS(ten.pick(drawn, 10), std::invalid_argument);  // 12 drawn for a batch of 10
+}

@@ -10,6 +10,7 @@
 #include "src/core/config.h"
 #include "src/core/files.h"
 #include "src/train/checkpoint.h"
+#include "src/train/snapshot.h"
 #include "src/train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -154,6 +155,53 @@ TEST_CASE("N steps + resume + N steps equals 2N steps bit-exactly", "[trainer][r
     }
     fs::remove_all(out);
   }
+}
+
+TEST_CASE("in-training evaluation sees the checkpointed G_ema and leaves the RNG alone",
+          "[trainer][resume]") {
+  // A hook that draws from the global RNG (as building a network does) and checks that the
+  // generator it is handed is the G_ema of the checkpoint just written.
+  int calls = 0;
+  gan::set_train_eval_hook([&calls](const gan::TrainEvalRequest& req) {
+    ++calls;
+    REQUIRE(req.generator != nullptr);
+    CHECK(req.pg == nullptr);
+    CHECK(fs::path(req.checkpoint).parent_path().parent_path() == fs::path(req.run_dir));
+    gan::LoadedGenerator stored = gan::load_generator(req.checkpoint, true, torch::kCPU);
+    CHECK(stored.step == req.step);
+    CHECK(torch::equal(gan::generate_samples(*req.generator, 0, 0, 4, torch::kCPU),
+                       gan::generate_samples(stored, 0, 0, 4, torch::kCPU)));
+    return std::map<std::string, double>{{"fid", torch::randn({1000}).abs().sum().item<double>()}};
+  });
+  struct Reset {
+    ~Reset() { gan::set_train_eval_hook(nullptr); }
+  } reset;
+  const auto out = fresh_dir("eval_resume");
+  const std::vector<std::string> metrics = {"metrics.names=[fid]", "metrics.every_kimg=0.032",
+                                            "metrics.best=fid"};
+  auto with = [&](std::vector<std::string> o) {
+    o.insert(o.end(), metrics.begin(), metrics.end());
+    return o;
+  };
+  gan::TrainResult full = gan::train(tiny(with({"train.steps=8"})), run_options(out));
+  CHECK(calls == 4);  // every 32 images = 2 steps
+  gan::TrainResult half = gan::train(tiny(with({"train.steps=4"})), run_options(out));
+  gan::TrainRunOptions resume = run_options(out);
+  resume.resume_from = half.last_checkpoint;
+  gan::Config cfg = gan::config_from_string(
+      gan::read_checkpoint_info(half.last_checkpoint).config_yaml, "stored");
+  gan::apply_override(cfg, "train.steps=8");
+  gan::TrainResult resumed = gan::train(cfg, resume);
+  CHECK(calls == 4 + 2 + 2);
+  CHECK(fs::exists(fs::path(full.run_dir) / "checkpoints" / "best.pt"));
+  auto a = checkpoint_tensors(full.last_checkpoint);
+  auto b = checkpoint_tensors(resumed.last_checkpoint);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    INFO(name);
+    CHECK(torch::equal(t, b[name]));
+  }
+  fs::remove_all(out);
 }
 
 TEST_CASE("corrupt and truncated checkpoints are named - resume latest passes over them",

@@ -1,21 +1,101 @@
 // In-training evaluation: the configured metrics on the EMA generator of each new checkpoint,
 // appended to the run folder's metric-<name>.jsonl. The detector and the real features are
 // prepared once (real features through the statistics cache) and reused for every evaluation.
+//
+// In a distributed run every rank takes part: rank r generates and embeds its contiguous share
+// of the seeds [0, num_fake) (and, on a cache miss, of the real images), the features are gathered
+// in rank order, so the set is exactly the one a single process extracts, and rank 0 computes
+// the metrics and writes the files.
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
+#include <utility>
 
 #include "src/cli/common.h"
 #include "src/core/runtime.h"
 #include "src/metrics/detector.h"
 #include "src/metrics/evaluate.h"
 #include "src/metrics/metric_log.h"
+#include "src/train/distributed.h"
 #include "src/train/snapshot.h"
 #include "src/train/trainer.h"
 
 namespace gan::cli {
+
+namespace {
+
+// Items [begin, end) of [0, n) that `rank` of `world` handles: contiguous and in rank order, so
+// the shares concatenated in rank order are 0 .. n-1.
+std::pair<int64_t, int64_t> share_of(int64_t n, int rank, int world) {
+  return {n * rank / world, n * (rank + 1) / world};
+}
+
+// Features of items [0, num) of `images` (and `labels`). Without a process group: extract_features.
+// With one: this rank extracts its share, and the shares are gathered in rank order onto every
+// rank. `shares` receives the number of items each rank embedded (measured from the features it
+// contributed).
+FeatureSet extract_shared(Detector& det, const ImageSource& images, int64_t num,
+                          const ExtractOptions& opt, const LabelSource& labels, ProcessGroup* pg,
+                          std::vector<int64_t>* shares) {
+  if (!pg) {
+    FeatureSet set = extract_features(det, images, num, opt, labels);
+    if (shares) *shares = {set.count()};
+    return set;
+  }
+  const auto [begin, end] = share_of(num, pg->rank(), pg->world_size());
+  FeatureSet mine;
+  if (end > begin) {
+    ImageSource my_images = [&images, begin = begin](int64_t start, int64_t count) {
+      return images(begin + start, count);
+    };
+    LabelSource my_labels;
+    if (labels) {
+      my_labels = [&labels, begin = begin](int64_t start, int64_t count) {
+        return labels(begin + start, count);
+      };
+    }
+    mine = extract_features(det, my_images, end - begin, opt, my_labels);
+  } else {
+    // An empty share (fewer items than ranks) still needs the row shapes for the gather: one
+    // item, no rows kept.
+    ExtractOptions quiet = opt;
+    quiet.log_progress = false;
+    mine = extract_features(det, images, 1, quiet, labels);
+    mine.features = mine.features.slice(0, 0, 0);
+    if (mine.probs.defined()) mine.probs = mine.probs.slice(0, 0, 0);
+    if (mine.labels.defined()) mine.labels = mine.labels.slice(0, 0, 0);
+  }
+  FeatureSet all;
+  all.detector = mine.detector;
+  all.features = pg->all_gather_rows(mine.features);
+  if (opt.probs) all.probs = pg->all_gather_rows(mine.probs);
+  if (labels) all.labels = pg->all_gather_rows(mine.labels);
+  if (all.count() != num) {
+    throw std::runtime_error("metrics: gathered " + std::to_string(all.count()) +
+                             " feature rows from the ranks, expected " + std::to_string(num));
+  }
+  if (shares) {
+    const torch::Tensor counts =
+        pg->all_gather_rows(torch::tensor({mine.count()}, torch::kInt64)).to(torch::kCPU);
+    shares->assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
+  }
+  return all;
+}
+
+// "2 ranks (rank 0: 32, rank 1: 32)"
+std::string describe_shares(const std::vector<int64_t>& shares) {
+  std::string s = std::to_string(shares.size()) + (shares.size() == 1 ? " rank (" : " ranks (");
+  for (size_t r = 0; r < shares.size(); ++r) {
+    if (r > 0) s += ", ";
+    s += "rank " + std::to_string(r) + ": " + std::to_string(shares[r]);
+  }
+  return s + ")";
+}
+
+}  // namespace
 
 void install_train_eval_hook(const Config& cfg) {
   if (cfg.metrics.names.empty()) {
@@ -25,45 +105,85 @@ void install_train_eval_hook(const Config& cfg) {
   const std::vector<std::string> metrics = check_metric_names(cfg.metrics.names);
   struct State {
     std::unique_ptr<Detector> detector;
-    std::optional<FeatureSet> real;
+    bool real_ready = false;         // the real features are prepared (on every rank)
+    std::optional<FeatureSet> real;  // held by rank 0 (the only rank computing metrics)
   };
   auto state = std::make_shared<State>();
-  // Fail before training starts when the detector or its weights are missing.
-  const c10::Device device = resolve_device(cfg.runtime.device, cfg.where("runtime.device"));
+  // Fail before training starts when the detector or its weights are missing. In a distributed
+  // run on CUDA each rank's detector sits on its own device, as its networks do.
+  c10::Device device = resolve_device(cfg.runtime.device, cfg.where("runtime.device"));
+  const DistEnv dist = dist_env_from_environment();
+  if (dist.active() && device.is_cuda())
+    device = c10::Device(c10::kCUDA, c10::DeviceIndex(dist.local_rank));
   state->detector = make_detector(cfg.metrics, device);
 
-  set_train_eval_hook([cfg, metrics, state, device](const std::string& run_dir,
-                                                    const std::string& checkpoint, double kimg,
-                                                    int64_t step) {
+  set_train_eval_hook([cfg, metrics, state](const TrainEvalRequest& req) {
     Detector& det = *state->detector;
-    if (!state->real) {
-      const StatsCache cache(
-          (std::filesystem::path(run_dir).parent_path() / ".cache" / "stats").string());
-      state->real =
-          real_features(det, cfg.data, cfg.metrics.num_real, metrics_need_probs(metrics), &cache);
+    ProcessGroup* pg = req.pg;
+    const bool leader = !pg || pg->rank() == 0;
+    const bool want_probs = metrics_need_probs(metrics);
+    if (!state->real_ready) {
+      if (!pg) {
+        const StatsCache cache(
+            (std::filesystem::path(req.run_dir).parent_path() / ".cache" / "stats").string());
+        state->real = real_features(det, cfg.data, cfg.metrics.num_real, want_probs, &cache);
+      } else {
+        // Rank 0 looks in the cache; on a miss every rank embeds its share of the real images.
+        const RealData real = real_data(det, cfg.data, cfg.metrics.num_real);
+        std::optional<StatsCache> cache;
+        std::optional<FeatureSet> hit;
+        if (leader) {
+          cache.emplace(
+              (std::filesystem::path(req.run_dir).parent_path() / ".cache" / "stats").string());
+          hit = load_real_features(*cache, real, want_probs);
+        }
+        if (pg->allreduce_sum(hit ? 1.0 : 0.0) > 0) {
+          state->real = std::move(hit);  // rank 0's; the others need none
+        } else {
+          ExtractOptions opt;
+          opt.probs = want_probs;
+          std::vector<int64_t> shares;
+          FeatureSet set = extract_shared(det, real.images, real.count, opt, nullptr, pg, &shares);
+          spdlog::info("real features: {} images with {}, embedded by {}", real.count, det.name(),
+                       describe_shares(shares));
+          if (leader) {
+            store_real_features(*cache, real, det, set);
+            state->real = std::move(set);
+          }
+        }
+      }
+      state->real_ready = true;
     }
-    LoadedGenerator loaded = load_generator(checkpoint, /*use_ema=*/true, device);
+
+    // The fakes: seeds 0 .. n-1 of G_ema (generate_samples, as `gan evaluate` does).
+    const LoadedGenerator& generator = *req.generator;
+    const c10::Device g_device = generator.g->parameters().front().device();
     const int64_t n = cfg.metrics.num_fake;
-    ImageSource fake = [&](int64_t start, int64_t count) {
-      return generate_samples(loaded, /*seed=*/0, start, count, device);
+    ImageSource fake = [&generator, g_device](int64_t start, int64_t count) {
+      return generate_samples(generator, /*seed=*/0, start, count, g_device);
     };
     LabelSource fake_labels = nullptr;
-    if (sample_classes(loaded, 0, 1).defined()) {
-      fake_labels = [&](int64_t start, int64_t count) {
-        return sample_classes(loaded, start, count);
+    if (sample_classes(generator, 0, 1).defined()) {
+      fake_labels = [&generator](int64_t start, int64_t count) {
+        return sample_classes(generator, start, count);
       };
     }
+    ExtractOptions opt;
+    opt.probs = want_probs;
+    std::vector<int64_t> shares;
+    FeatureSet fake_set = extract_shared(det, fake, n, opt, fake_labels, pg, &shares);
+    if (!leader) return std::map<std::string, double>();
+
     EvalProtocol protocol;
     protocol.seed = cfg.runtime.seed;
-    protocol.num_fake = n;
-    protocol.fake_source = checkpoint + " (G_ema, seeds 0-" + std::to_string(n - 1) + ")";
-    EvalResult result =
-        evaluate_metrics(metrics, det, *state->real, fake, n, protocol, fake_labels);
-    append_metric_jsonl(run_dir, metrics, result, kimg, step, checkpoint);
-    for (const auto& m : metrics) plot_metric_history(run_dir, m);
+    protocol.fake_source = req.checkpoint + " (G_ema, seeds 0-" + std::to_string(n - 1) + ")";
+    EvalResult result = evaluate_fake_set(metrics, det, *state->real, fake_set, protocol);
+    append_metric_jsonl(req.run_dir, metrics, result, req.kimg, req.step, req.checkpoint);
+    for (const auto& m : metrics) plot_metric_history(req.run_dir, m);
     std::string line;
     for (const auto& [k, v] : result.values) line += k + " " + std::to_string(v) + "  ";
-    spdlog::info("metrics at {:.2f} kimg ({}): {}", kimg, det.name(), line);
+    spdlog::info("metrics at {:.2f} kimg ({}): {}", req.kimg, det.name(), line);
+    if (pg) spdlog::info("metrics: {} fakes embedded by {}", n, describe_shares(shares));
     std::map<std::string, double> out = result.values;
     // The trainer tracks "best" by metric name; map each metric to its headline value.
     if (result.values.count("kid_mean")) out["kid"] = result.values.at("kid_mean");

@@ -239,13 +239,18 @@ EvalResult evaluate_metrics(const std::vector<std::string>& metrics, Detector& d
   opt.probs = metrics_need_probs(metrics);
   double ips = 0;
   FeatureSet fake_set = extract_features(det, fake, num_fake, opt, fake_labels, &ips);
-  protocol.detector = det.name();
-  protocol.resize = det.resize();
-  protocol.num_fake = num_fake;
-  if (protocol.num_real == 0) protocol.num_real = real.count();
-  EvalResult r = compute_metrics(metrics, real, fake_set, protocol);
+  EvalResult r = evaluate_fake_set(metrics, det, real, fake_set, std::move(protocol));
   r.fake_img_per_s = ips;
   return r;
+}
+
+EvalResult evaluate_fake_set(const std::vector<std::string>& metrics, const Detector& det,
+                             FeatureSet& real, FeatureSet& fake, EvalProtocol protocol) {
+  protocol.detector = det.name();
+  protocol.resize = det.resize();
+  protocol.num_fake = fake.count();
+  if (protocol.num_real == 0) protocol.num_real = real.count();
+  return compute_metrics(metrics, real, fake, protocol);
 }
 
 nlohmann::json EvalResult::to_json() const {
@@ -412,37 +417,49 @@ ImageSource folder_image_source(const std::string& dir, int64_t* num_out, int ch
   };
 }
 
+RealData real_data(const Detector& det, const DataConfig& cfg, int64_t num) {
+  RealData real;
+  real.images = dataset_image_source(cfg, num, &real.count, &real.dataset);
+  real.description = describe_real_data(cfg, real.count);
+  real.cache_key = StatsCache::key(real.description, det.name(), real.count, det.resize());
+  return real;
+}
+
+std::optional<FeatureSet> load_real_features(const StatsCache& cache, const RealData& real,
+                                             bool want_probs) {
+  auto hit = cache.load(real.cache_key);
+  if (!hit || (want_probs && !hit->probs.defined())) return std::nullopt;
+  spdlog::info("real statistics from cache {}", cache.path(real.cache_key));
+  return hit;
+}
+
+void store_real_features(const StatsCache& cache, const RealData& real, const Detector& det,
+                         const FeatureSet& set) {
+  nlohmann::json protocol = {{"dataset", real.description},
+                             {"dataset_describe", real.dataset},
+                             {"detector", det.name()},
+                             {"count", real.count},
+                             {"resize", det.resize()},
+                             {"key", real.cache_key},
+                             {"feature_dim", set.features.size(1)}};
+  cache.store(real.cache_key, set, protocol);
+}
+
 FeatureSet real_features(Detector& det, const DataConfig& cfg, int64_t num, bool want_probs,
                          const StatsCache* cache, int64_t batch, double* img_per_s) {
   if (img_per_s) *img_per_s = 0;
-  int64_t n = 0;
-  std::string ds_desc;
-  ImageSource src = dataset_image_source(cfg, num, &n, &ds_desc);
-  const std::string desc = describe_real_data(cfg, n);
-  const std::string key = StatsCache::key(desc, det.name(), n, det.resize());
+  const RealData real = real_data(det, cfg, num);
   if (cache) {
-    if (auto hit = cache->load(key); hit && (!want_probs || hit->probs.defined())) {
-      spdlog::info("real statistics from cache {}", cache->path(key));
-      return *hit;
-    }
+    if (auto hit = load_real_features(*cache, real, want_probs)) return *hit;
   }
   ExtractOptions opt;
   opt.batch = batch;
   opt.probs = want_probs;
   double ips = 0;
-  FeatureSet set = extract_features(det, src, n, opt, nullptr, &ips);
+  FeatureSet set = extract_features(det, real.images, real.count, opt, nullptr, &ips);
   if (img_per_s) *img_per_s = ips;
-  spdlog::info("real features: {} images with {} at {:.1f} img/s", n, det.name(), ips);
-  if (cache) {
-    nlohmann::json protocol = {{"dataset", desc},
-                               {"dataset_describe", ds_desc},
-                               {"detector", det.name()},
-                               {"count", n},
-                               {"resize", det.resize()},
-                               {"key", key},
-                               {"feature_dim", set.features.size(1)}};
-    cache->store(key, set, protocol);
-  }
+  spdlog::info("real features: {} images with {} at {:.1f} img/s", real.count, det.name(), ips);
+  if (cache) store_real_features(*cache, real, det, set);
   return set;
 }
 

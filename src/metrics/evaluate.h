@@ -101,6 +101,12 @@ struct EvalResult {
 EvalResult compute_metrics(const std::vector<std::string>& metrics, FeatureSet& real,
                            FeatureSet& fake, const EvalProtocol& protocol);
 
+// `metrics` of fake features extracted already (by extract_features, or gathered in parts from
+// several processes) against `real`; the protocol's detector, resize and counts are filled in from
+// `det` and the sets. The second half of evaluate_metrics.
+EvalResult evaluate_fake_set(const std::vector<std::string>& metrics, const Detector& det,
+                             FeatureSet& real, FeatureSet& fake, EvalProtocol protocol);
+
 // Extracts the fake set's features with `det` and computes `metrics` against `real`.
 EvalResult evaluate_metrics(const std::vector<std::string>& metrics, Detector& det,
                             FeatureSet& real, const ImageSource& fake, int64_t num_fake,
@@ -139,6 +145,24 @@ ImageSource dataset_image_source(const DataConfig& cfg, int64_t num, int64_t* nu
 // gray (`channels`: 0 = as the first image). Sizes are matched to the first image with area
 // resampling (a warning says so). Sets *num_out.
 ImageSource folder_image_source(const std::string& dir, int64_t* num_out, int channels = 0);
+
+// The real images of a dataset config as real_features sees them, for callers that extract
+// their features in parts (the ranks of a distributed run) and use the cache themselves.
+struct RealData {
+  ImageSource images;       // dataset_image_source
+  int64_t count = 0;        // images used
+  std::string description;  // describe_real_data (the dataset part of the cache key)
+  std::string dataset;      // the dataset's own description
+  std::string cache_key;    // StatsCache::key for the detector
+};
+RealData real_data(const Detector& det, const DataConfig& cfg, int64_t num);
+// The cached features of `real`; nullopt on a miss or when probabilities are wanted but the
+// entry has none.
+std::optional<FeatureSet> load_real_features(const StatsCache& cache, const RealData& real,
+                                             bool want_probs);
+// Stores `set` (the features of `real` extracted with `det`) with its protocol.json.
+void store_real_features(const StatsCache& cache, const RealData& real, const Detector& det,
+                         const FeatureSet& set);
 
 // Features of real data, through the cache when `cache` is non-null.
 // `img_per_s` receives the extraction rate (0 on a cache hit).

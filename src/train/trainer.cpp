@@ -10,6 +10,7 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "data/datasets.h"
@@ -26,6 +27,7 @@
 #include "src/train/ema.h"
 #include "src/train/image_grid.h"
 #include "src/train/losses.h"
+#include "src/train/snapshot.h"
 
 namespace gan {
 namespace fs = std::filesystem;
@@ -278,11 +280,23 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   }
 
   // Every rank draws the random inputs of the whole (global) batch from the same RNG stream and
-  // uses its own slice, so N ranks compute what one process would with the full batch.
+  // uses its own share, so N ranks compute what one process would with the full batch. Sample i
+  // of rank r is sample r + i * W of the global batch, the position the loader gives rank r's
+  // i-th real image (loader_options), so a rank's latents, labels, augmentation parameters and
+  // GP weights belong to the same global samples as its real images. Per micro-batch (accumulate
+  // splits each rank's share, and micro-batch k of all ranks together is micro-batch k of one
+  // process) DiffAugment and GP draw for W x micro samples and keep theirs (BatchRows); with one
+  // process that is exactly the draws of the micro-batch itself.
   const int64_t batch = cfg.train.batch_size;
   const int64_t local = batch / dist.world_size;
-  const int64_t local_start = local * dist.rank;
   const int64_t micro = local / cfg.train.accumulate;
+  const BatchRows micro_rows{micro * dist.world_size, dist.rank, dist.world_size};
+  auto my_share = [&](const torch::Tensor& all) {
+    return all.defined() ? all.slice(0, dist.rank, batch, dist.world_size) : all;
+  };
+  auto rows_of = [&](const torch::Tensor& t, int64_t start) {
+    return t.defined() ? t.slice(0, start, start + micro) : t;
+  };
   if (local * dist.world_size != batch || micro * cfg.train.accumulate != local) {
     throw ConfigError(cfg.where("train.batch_size") + "train.batch_size (" + std::to_string(batch) +
                       ") must divide into WORLD_SIZE (" + std::to_string(dist.world_size) +
@@ -338,19 +352,61 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   int64_t d_steps_total = run.progress.step * cfg.train.n_critic;
   int rollbacks = 0;
 
+  // In-training evaluation, on every rank (the hook shares the work through run.pg). The
+  // checkpoint is rank 0's (empty elsewhere). Rank 0's values decide "best" on every rank.
   auto run_evaluation = [&](const std::string& checkpoint) {
     if (!g_eval_hook || cfg.metrics.names.empty()) return;
-    auto values = g_eval_hook(run.dir, checkpoint, kimg_of(run.progress.nimg), run.progress.step);
-    if (!cfg.metrics.best.empty() && values.count(cfg.metrics.best)) {
-      const double v = values[cfg.metrics.best];
-      // Every supported "best" metric is lower-is-better except IS, precision, recall,
-      // density, coverage and class accuracy.
-      const bool higher = cfg.metrics.best == "is" || cfg.metrics.best == "pr" ||
-                          cfg.metrics.best == "dc" || cfg.metrics.best == "class_acc";
-      if (!run.progress.has_best ||
-          (higher ? v > run.progress.best_value : v < run.progress.best_value)) {
-        run.progress.has_best = true;
-        run.progress.best_value = v;
+    // G_ema as rank 0 checkpointed it. Parameters agree on every rank already; batch-norm
+    // buffers are per rank, so rank 0's are broadcast (G_ema's buffers are copied from G at the
+    // next EMA update anyway).
+    if (run.pg) run.pg->broadcast_parameters(*run.g_ema);
+    run.g_ema->eval();
+    LoadedGenerator generator;
+    generator.cfg = run.cfg;
+    generator.shape = run.shape;
+    generator.g = run.g_ema;
+    generator.step = run.progress.step;
+    generator.kimg = kimg_of(run.progress.nimg);
+    TrainEvalRequest request;
+    request.run_dir = run.leader ? run.dir : std::string();
+    request.checkpoint = checkpoint;
+    request.kimg = kimg_of(run.progress.nimg);
+    request.step = run.progress.step;
+    request.generator = &generator;
+    request.pg = run.pg.get();
+    std::map<std::string, double> values;
+    {
+      // Whatever the evaluation draws must not move the training stream (the checkpoint just
+      // written holds the state from before it; resuming from it must continue identically).
+      auto gen = at::detail::getDefaultCPUGenerator();
+      torch::Tensor rng_state;
+      {
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        rng_state = gen.get_state();
+      }
+      values = g_eval_hook(request);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng_state);
+    }
+    if (cfg.metrics.best.empty()) return;
+    const bool mine = run.leader && values.count(cfg.metrics.best) > 0;
+    bool have = mine;
+    double v = mine ? values[cfg.metrics.best] : 0.0;
+    if (run.pg) {
+      // Rank 0's value, on every rank, so their progress (has_best, best_value) stays identical.
+      have = run.pg->allreduce_sum(mine ? 1.0 : 0.0) > 0;
+      v = run.pg->allreduce_sum(v);
+    }
+    if (!have) return;
+    // Every supported "best" metric is lower-is-better except IS, precision, recall,
+    // density, coverage and class accuracy.
+    const bool higher = cfg.metrics.best == "is" || cfg.metrics.best == "pr" ||
+                        cfg.metrics.best == "dc" || cfg.metrics.best == "class_acc";
+    if (!run.progress.has_best ||
+        (higher ? v > run.progress.best_value : v < run.progress.best_value)) {
+      run.progress.has_best = true;
+      run.progress.best_value = v;
+      if (run.leader) {
         fs::copy_file(checkpoint, fs::path(run.dir) / "checkpoints" / "best.pt",
                       fs::copy_options::overwrite_existing);
         spdlog::info("new best {} = {:.4f}", cfg.metrics.best, v);
@@ -370,9 +426,8 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       const bool regularise = (d_steps_total % cfg.loss.reg_interval) == 0 &&
                               (cfg.loss.r1_gamma > 0 || cfg.loss.gp_lambda > 0);
       run.opt_d->zero_grad();
-      const torch::Tensor z_all = torch::randn({batch, run.g->z_dim()}, run.device)
-                                      .slice(0, local_start, local_start + local);
-      const torch::Tensor fake_labels_all = run.sample_labels(batch);
+      const torch::Tensor z_mine = my_share(torch::randn({batch, run.g->z_dim()}, run.device));
+      const torch::Tensor fake_labels_mine = my_share(run.sample_labels(batch));
       for (int64_t start = 0; start < local; start += micro) {
         torch::Tensor real = reals.slice(0, start, start + micro);
         torch::Tensor labels =
@@ -380,18 +435,14 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
         torch::Tensor fake;
         {
           torch::NoGradGuard no_grad;
-          torch::Tensor fake_labels =
-              fake_labels_all.defined()
-                  ? fake_labels_all.slice(0, local_start + start, local_start + start + micro)
-                  : fake_labels_all;
-          fake = run.g->forward(z_all.slice(0, start, start + micro), fake_labels);
+          fake = run.g->forward(rows_of(z_mine, start), rows_of(fake_labels_mine, start));
         }
         const bool r1 = regularise && cfg.loss.r1_gamma > 0;
         torch::Tensor real_in = r1 ? real.detach().requires_grad_(true) : real;
         torch::Tensor real_logits =
-            run.d->forward(diff_augment(real_in, cfg.augment.diffaugment), labels);
+            run.d->forward(diff_augment(real_in, cfg.augment.diffaugment, micro_rows), labels);
         torch::Tensor fake_logits =
-            run.d->forward(diff_augment(fake, cfg.augment.diffaugment), labels);
+            run.d->forward(diff_augment(fake, cfg.augment.diffaugment, micro_rows), labels);
         torch::Tensor loss = d_loss(cfg.loss.type, real_logits, fake_logits);
         torch::Tensor reg = torch::zeros({}, loss.options());
         if (r1) {
@@ -399,7 +450,10 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
                           (cfg.loss.r1_gamma * 0.5 * cfg.loss.reg_interval);
         }
         if (regularise && cfg.loss.gp_lambda > 0) {
-          reg = reg + gradient_penalty(*run.d, real, fake, labels) *
+          // The interpolation weights of the global micro-batch, this rank's share.
+          const torch::Tensor alpha =
+              micro_rows.pick(torch::rand({micro_rows.total_for(micro)}, real.options()), micro);
+          reg = reg + gradient_penalty_at(*run.d, real, fake, labels, alpha) *
                           (cfg.loss.gp_lambda * cfg.loss.reg_interval);
         }
         ((loss + reg) / double(cfg.train.accumulate)).backward();
@@ -420,16 +474,13 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     set_requires_grad(*run.d, false);
     run.opt_g->zero_grad();
     double loss_g_step = 0;
-    const torch::Tensor z_all = torch::randn({batch, run.g->z_dim()}, run.device)
-                                    .slice(0, local_start, local_start + local);
-    const torch::Tensor labels_all = run.sample_labels(batch);
+    const torch::Tensor z_mine = my_share(torch::randn({batch, run.g->z_dim()}, run.device));
+    const torch::Tensor labels_mine = my_share(run.sample_labels(batch));
     for (int64_t start = 0; start < local; start += micro) {
-      torch::Tensor z = z_all.slice(0, start, start + micro);
-      torch::Tensor labels = labels_all.defined() ? labels_all.slice(0, local_start + start,
-                                                                     local_start + start + micro)
-                                                  : labels_all;
-      torch::Tensor fake = run.g->forward(z, labels);
-      torch::Tensor logits = run.d->forward(diff_augment(fake, cfg.augment.diffaugment), labels);
+      torch::Tensor labels = rows_of(labels_mine, start);
+      torch::Tensor fake = run.g->forward(rows_of(z_mine, start), labels);
+      torch::Tensor logits =
+          run.d->forward(diff_augment(fake, cfg.augment.diffaugment, micro_rows), labels);
       torch::Tensor loss = g_loss(cfg.loss.type, logits);
       (loss / double(cfg.train.accumulate)).backward();
       loss_g_step += loss.item<double>() / cfg.train.accumulate;
@@ -552,12 +603,11 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     if (run.progress.nimg >= next_snapshot || finished || stop || metric_due) {
       if (tty && run.leader) std::fputc('\n', stderr);
       next_snapshot = next_boundary(run.progress.nimg, cfg.train.snapshot_kimg);
-      if (run.leader) {
-        const std::string ckpt = run.write_checkpoint();
-        if (metric_due || (finished && !cfg.metrics.names.empty())) run_evaluation(ckpt);
-      }
+      const std::string ckpt = run.leader ? run.write_checkpoint() : std::string();
+      // Every rank evaluates its share (see run_evaluation); the decision is the same on all.
+      if (metric_due || (finished && !cfg.metrics.names.empty())) run_evaluation(ckpt);
       if (metric_due) next_metric = next_boundary(run.progress.nimg, cfg.metrics.every_kimg);
-      if (run.pg) run.pg->barrier();  // the others wait while rank 0 writes and evaluates
+      if (run.pg) run.pg->barrier();  // the others wait while rank 0 writes
     }
     if (stop) {
       spdlog::warn("stopped by signal {} at step {}; checkpoint {}", int(g_stop_signal),

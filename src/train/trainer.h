@@ -31,11 +31,28 @@ struct TrainResult {
 // every checkpoint written before the failure stays intact.
 TrainResult train(const Config& cfg, const TrainRunOptions& options);
 
-// Hook for in-training evaluation: called with the run folder, the checkpoint just written,
-// kimg and step; returns metric name -> value. Set by the CLI when metrics are configured, so
-// the trainer does not depend on the metrics library's detectors.
-using TrainEvalHook = std::function<std::map<std::string, double>(
-    const std::string& run_dir, const std::string& checkpoint, double kimg, int64_t step)>;
+class ProcessGroup;
+struct LoadedGenerator;
+
+// What the in-training evaluation gets. It is called on every rank of a distributed run (with
+// the same values apart from the rank-0-only paths), so that the ranks can share the work
+// through `pg`.
+struct TrainEvalRequest {
+  std::string run_dir;     // the run folder; empty on ranks other than 0 (they write nothing)
+  std::string checkpoint;  // the checkpoint just written, holding `generator`; rank 0 only
+  double kimg = 0.0;
+  int64_t step = 0;
+  // G_ema as checkpointed (config, shape, network in eval mode on the training device). With
+  // several ranks it is a copy of rank 0's G_ema (parameters and buffers broadcast), so every
+  // rank holds the same network.
+  const LoadedGenerator* generator = nullptr;
+  ProcessGroup* pg = nullptr;  // null in a single-process run
+};
+
+// Hook for in-training evaluation: returns metric name -> value on rank 0 (other ranks may
+// return an empty map; the trainer shares rank 0's values with them). Set by the CLI when
+// metrics are configured, so the trainer does not depend on the metrics library's detectors.
+using TrainEvalHook = std::function<std::map<std::string, double>(const TrainEvalRequest&)>;
 void set_train_eval_hook(TrainEvalHook hook);
 
 }  // namespace gan
