@@ -8,6 +8,7 @@ packages=(
   libtorch-dev          # LibTorch C++ frontend (and c10d)
   libgloo-dev           # headers LibTorch's c10d Gloo process group includes
   libopenblas0-pthread  # fast BLAS: ConvTranspose2d runs through it (~10x over reference BLAS)
+  libdnnl-dev           # oneDNN headers: the FID Inception calls it directly (docs/evaluation.md)
   libopencv-dev libyaml-cpp-dev libcxxopts-dev libspdlog-dev catch2
   nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist # the default data: /usr/share/datasets/fashion-mnist

@@ -107,8 +107,8 @@ std::unique_ptr<Detector> bench_detector(const std::string& name, const Config& 
     temps.push_back(std::make_unique<TempFile>("gan_bench_inception.pt"));
     const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
     std::ofstream(temps.back()->path, std::ios::binary).write(bytes.data(), bytes.size());
-    weights = "random (no " + path + ")";
-    return make_inception_native(temps.back()->path, torch::kCPU);
+    weights = "random (no " + path + "), engine " + cfg.metrics.inception_engine;
+    return make_inception_native(temps.back()->path, torch::kCPU, cfg.metrics.inception_engine);
   }
   why = "needs its TorchScript weights (" + path + "); random weights cannot stand in";
   return nullptr;

@@ -427,6 +427,11 @@ const Table& key_table() {
     t.add_string("metrics.detector_path", REF(metrics.detector_path),
                  "Weights file of the detector (TorchScript, state dict or classifier "
                  "checkpoint).");
+    t.add_string("metrics.inception_engine", REF(metrics.inception_engine),
+                 "How inception_native runs on the CPU: onednn (oneDNN primitives with fused "
+                 "ReLU and Winograd 3x3), onednn_direct (no Winograd), torch (LibTorch eager); "
+                 "auto = onednn when built in.",
+                 {"auto", "onednn", "onednn_direct", "torch"});
     t.add_int("metrics.num_fake", REF(metrics.num_fake), "Generated images per evaluation.", gt(0));
     t.add_int("metrics.num_real", REF(metrics.num_real), "Real images used (0 = all).", ge(0));
     t.add_string("metrics.best", REF(metrics.best),

@@ -95,6 +95,7 @@ struct MetricsConfig {
   double every_kimg = 0.0;  // 0 = only at the end of training
   std::string detector = "classifier";
   std::string detector_path;
+  std::string inception_engine = "auto";  // inception_native on the CPU: onednn or torch
   int64_t num_fake = 10000;
   int64_t num_real = 0;   // 0 = the whole dataset
   std::string best = "";  // metric whose best value keeps a checkpoint

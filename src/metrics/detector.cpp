@@ -19,7 +19,7 @@ Registry<DetectorFactory>& detector_registry() {
       return make_inception_torchscript(path_of(c, "inception_torchscript"), d);
     });
     r.add("inception_native", [path_of](const MetricsConfig& c, const torch::Device& d) {
-      return make_inception_native(path_of(c, "inception_native"), d);
+      return make_inception_native(path_of(c, "inception_native"), d, c.inception_engine);
     });
     r.add("classifier", [path_of](const MetricsConfig& c, const torch::Device& d) {
       return make_classifier_detector(path_of(c, "classifier"), d);

@@ -68,8 +68,11 @@ std::string default_detector_path(const std::string& detector);
 std::unique_ptr<Detector> make_inception_torchscript(const std::string& path,
                                                      const torch::Device& device,
                                                      bool optimize = true);
+// engine: "auto" | "onednn" | "onednn_direct" | "torch" (metrics.inception_engine); the
+// oneDNN engines run on the CPU only, auto picks onednn there when it is built in.
 std::unique_ptr<Detector> make_inception_native(const std::string& path,
-                                                const torch::Device& device);
+                                                const torch::Device& device,
+                                                const std::string& engine = "auto");
 std::unique_ptr<Detector> make_classifier_detector(const std::string& path,
                                                    const torch::Device& device);
 

@@ -8,6 +8,7 @@
 
 #include "src/core/errors.h"
 #include "src/metrics/detector.h"
+#include "src/metrics/inception_onednn.h"
 
 namespace gan {
 namespace {
@@ -173,13 +174,17 @@ FidInceptionImpl::FidInceptionImpl(const FidInceptionOptions& o) : options_(o) {
   fc = register_module("fc", torch::nn::Linear(2048, o.num_classes()));
 }
 
-torch::Tensor FidInceptionImpl::forward(const torch::Tensor& in) {
+torch::Tensor FidInceptionImpl::preprocess(const torch::Tensor& in) {
   torch::Tensor x = in.to(torch::kFloat32) / 255.0;
   x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
                                                 .size(std::vector<int64_t>{299, 299})
                                                 .mode(torch::kBilinear)
                                                 .align_corners(false));
-  x = 2 * x - 1;
+  return (2 * x - 1).contiguous();
+}
+
+torch::Tensor FidInceptionImpl::forward(const torch::Tensor& in) {
+  torch::Tensor x = preprocess(in);
   if (options_.channels_last()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   x = Conv2d_2b_3x3(Conv2d_2a_3x3(Conv2d_1a_3x3(x)));
   x = torch::max_pool2d(x, 3, 2);
@@ -271,7 +276,20 @@ namespace {
 
 class InceptionNative : public Detector {
  public:
-  InceptionNative(const std::string& path, const torch::Device& device) : device_(device) {
+  InceptionNative(const std::string& path, const torch::Device& device, const std::string& engine)
+      : device_(device) {
+    if (engine != "auto" && engine != "onednn" && engine != "onednn_direct" && engine != "torch")
+      throw ConfigError(
+          "metrics.inception_engine must be auto, onednn, onednn_direct or torch "
+          "(got '" +
+          engine + "')");
+    const bool want_onednn = engine == "onednn" || engine == "onednn_direct";
+    if (want_onednn && !device.is_cpu())
+      throw ConfigError("metrics.inception_engine: " + engine + " runs on the CPU only (device " +
+                        device.str() + "); use auto or torch");
+    if (want_onednn && !onednn_available())
+      throw ConfigError("metrics.inception_engine: " + engine +
+                        " is not built in (install libdnnl-dev and rebuild); use auto or torch");
     if (!std::filesystem::exists(path))
       throw DataError("inception_native: weights '" + path +
                       "' not found; convert pytorch-fid's pt_inception-2015-12-05-6726825d.pth "
@@ -280,6 +298,12 @@ class InceptionNative : public Detector {
     model_->eval();
     model_->fuse();
     model_->to(device);
+    if (device.is_cpu() && onednn_available() && (engine == "auto" || want_onednn)) {
+      InceptionOnednnOptions o;
+      o.winograd = engine != "onednn_direct";
+      onednn_ = std::make_unique<InceptionOnednn>(*model_, o);
+      engine_ = o.winograd ? "onednn" : "onednn_direct";
+    }
   }
   std::string name() const override { return "inception_native"; }
   int64_t input_resize() const override { return 299; }
@@ -288,21 +312,35 @@ class InceptionNative : public Detector {
   DetectorOutput run(const torch::Tensor& images, bool want_probs) override {
     torch::InferenceMode guard;
     DetectorOutput out;
-    out.features = model_->forward(match_channels(images, 3).to(device_));
+    const torch::Tensor x = match_channels(images, 3).to(device_);
+    if (onednn_) {
+      out.features = onednn_->forward(FidInceptionImpl::preprocess(x));
+      if (!logged_) {
+        spdlog::debug("inception_native on oneDNN: {}", onednn_->implementations());
+        logged_ = true;
+      }
+    } else {
+      out.features = model_->forward(x);
+    }
     if (want_probs) out.probs = torch::softmax(model_->logits(out.features, false), 1);
     return out;
   }
+  const std::string& engine() const { return engine_; }
 
  private:
   FidInception model_;
   torch::Device device_;
+  std::unique_ptr<InceptionOnednn> onednn_;
+  std::string engine_ = "torch";
+  bool logged_ = false;
 };
 
 }  // namespace
 
 std::unique_ptr<Detector> make_inception_native(const std::string& path,
-                                                const torch::Device& device) {
-  return std::make_unique<InceptionNative>(path, device);
+                                                const torch::Device& device,
+                                                const std::string& engine) {
+  return std::make_unique<InceptionNative>(path, device, engine);
 }
 
 }  // namespace gan

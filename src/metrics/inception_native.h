@@ -28,6 +28,10 @@ class BasicConv2dImpl : public torch::nn::Module {
   explicit BasicConv2dImpl(const BasicConv2dOptions& o);
   torch::Tensor forward(const torch::Tensor& x);
   void fuse();
+  // After fuse(): the folded weight [out, in, kh, kw] and bias [out] (undefined before).
+  const torch::Tensor& fused_weight() const { return fused_weight_; }
+  const torch::Tensor& fused_bias() const { return fused_bias_; }
+  const BasicConv2dOptions& options() const { return options_; }
 
  private:
   BasicConv2dOptions options_;
@@ -89,6 +93,7 @@ class InceptionEImpl : public torch::nn::Module {
  public:
   explicit InceptionEImpl(const InceptionBlockOptions& o);
   torch::Tensor forward(const torch::Tensor& x);
+  InceptionPool pool() const { return pool_; }
   BasicConv2d branch1x1{nullptr}, branch3x3_1{nullptr}, branch3x3_2a{nullptr},
       branch3x3_2b{nullptr}, branch3x3dbl_1{nullptr}, branch3x3dbl_2{nullptr},
       branch3x3dbl_3a{nullptr}, branch3x3dbl_3b{nullptr}, branch_pool{nullptr};
@@ -109,6 +114,8 @@ class FidInceptionImpl : public torch::nn::Module {
   // x: [N, 3, H, W] float in 0..255. pytorch-fid's pipeline: /255, bilinear resize to 299
   // (align_corners=false), 2x - 1, network. Returns pool3 features [N, 2048].
   torch::Tensor forward(const torch::Tensor& x);
+  // The input pipeline alone: [N, 3, 299, 299] float in [-1, 1], contiguous NCHW.
+  static torch::Tensor preprocess(const torch::Tensor& x);
   // Bias-free logits from features (NVIDIA's IS convention: no_output_bias).
   torch::Tensor logits(const torch::Tensor& features, bool with_bias = false);
   // Folds every BN into its convolution (call after loading weights, in eval mode).
