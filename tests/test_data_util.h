@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
+#include <unistd.h>
 
 #include "data/dataset.h"
 #include "src/core/errors.h"
@@ -24,11 +25,15 @@ namespace fs = std::filesystem;
 struct TempDir {
   fs::path path;
   TempDir() {
+    // The pid keeps test processes that ctest runs in parallel apart (two once drew the same
+    // clock stamp and removed each other's files); create_directory refuses an existing name.
     static std::atomic<int> counter{0};
     const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() /
-           ("gan_data_test_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
+    do {
+      path = fs::temp_directory_path() /
+             ("gan_data_test_" + std::to_string(::getpid()) + "_" + std::to_string(stamp) + "_" +
+              std::to_string(counter++));
+    } while (!fs::create_directory(path));
   }
   ~TempDir() {
     std::error_code ec;

@@ -57,6 +57,16 @@ std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string& path)
   return out;
 }
 
+// Continues `half` from its last checkpoint, with the config stored in it, up to `steps`.
+gan::TrainResult resume_to(const gan::TrainResult& half, int64_t steps,
+                           gan::TrainRunOptions options) {
+  options.resume_from = half.last_checkpoint;
+  gan::Config cfg = gan::config_from_string(
+      gan::read_checkpoint_info(half.last_checkpoint).config_yaml, "stored");
+  gan::apply_override(cfg, "train.steps=" + std::to_string(steps));
+  return gan::train(cfg, options);
+}
+
 }  // namespace
 
 TEST_CASE("a tiny run writes the run folder", "[trainer]") {
@@ -136,12 +146,7 @@ TEST_CASE("N steps + resume + N steps equals 2N steps bit-exactly", "[trainer][r
     gan::TrainResult full = gan::train(tiny(with({"train.steps=8"})), run_options(out));
     gan::TrainResult half = gan::train(tiny(with({"train.steps=4"})), run_options(out));
     REQUIRE(half.step == 4);
-    gan::TrainRunOptions resume = run_options(out);
-    resume.resume_from = half.last_checkpoint;
-    gan::Config cfg = gan::config_from_string(
-        gan::read_checkpoint_info(half.last_checkpoint).config_yaml, "stored");
-    gan::apply_override(cfg, "train.steps=8");
-    gan::TrainResult resumed = gan::train(cfg, resume);
+    gan::TrainResult resumed = resume_to(half, 8, run_options(out));
     CHECK(resumed.run_dir == half.run_dir);
     CHECK(resumed.step == 8);
 
@@ -186,12 +191,7 @@ TEST_CASE("in-training evaluation sees the checkpointed G_ema and leaves the RNG
   gan::TrainResult full = gan::train(tiny(with({"train.steps=8"})), run_options(out));
   CHECK(calls == 4);  // every 32 images = 2 steps
   gan::TrainResult half = gan::train(tiny(with({"train.steps=4"})), run_options(out));
-  gan::TrainRunOptions resume = run_options(out);
-  resume.resume_from = half.last_checkpoint;
-  gan::Config cfg = gan::config_from_string(
-      gan::read_checkpoint_info(half.last_checkpoint).config_yaml, "stored");
-  gan::apply_override(cfg, "train.steps=8");
-  gan::TrainResult resumed = gan::train(cfg, resume);
+  gan::TrainResult resumed = resume_to(half, 8, run_options(out));
   CHECK(calls == 4 + 2 + 2);
   CHECK(fs::exists(fs::path(full.run_dir) / "checkpoints" / "best.pt"));
   auto a = checkpoint_tensors(full.last_checkpoint);
