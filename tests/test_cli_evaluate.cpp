@@ -73,6 +73,15 @@ TEST_CASE("train a classifier detector, then evaluate a run with it", "[cli][eva
   CHECK(std::count(history.begin(), history.end(), '\n') == 2);  // at 64 and 128 images
   CHECK(fs::exists(run2 / "metric-kid.jsonl"));
   CHECK(fs::exists(run2 / "checkpoints" / "best.pt"));
+  // gan evaluate of that run finds the real statistics its training metrics cached, beside the
+  // run folder (<outdir>/.cache/stats), without being told where.
+  auto again = run({"evaluate", "--checkpoint", (run2 / "checkpoints" / "best.pt").string(),
+                    "--metrics", "fid", "--num", "64", "--num-real", "128", "--detector",
+                    "classifier", "--detector-path", classifier});
+  INFO(again.err);
+  REQUIRE(again.code == 0);
+  CHECK_THAT(again.out + again.err, Catch::Contains("real statistics from cache") &&
+                                        Catch::Contains((out / "runs" / ".cache").string()));
 
   auto bad = run({"evaluate", "--checkpoint", run_dir.string(), "--metrics", "fid,fidd"});
   CHECK(bad.code == 2);

@@ -73,6 +73,22 @@ void print_result(const EvalResult& r, const std::string& title) {
   std::cout << r.table() << std::flush;
 }
 
+// The cache the training metrics of a run used: <outdir>/.cache/stats beside the run folder.
+// `spec` is a run folder or a checkpoint in its checkpoints/ folder; anything else (a
+// checkpoint copied elsewhere) gets runs/.cache/stats, the default --outdir's cache.
+std::string default_cache_dir(const std::string& spec) {
+  fs::path p = fs::path(spec).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // "runs/00001-x/" -> "runs/00001-x"
+  fs::path run;
+  if (fs::is_directory(p)) {
+    run = p;
+  } else if (p.parent_path().filename() == "checkpoints") {
+    run = p.parent_path().parent_path();
+  }
+  if (run.empty() || !fs::exists(run / "config.yaml")) return "runs/.cache/stats";
+  return (run.parent_path() / ".cache" / "stats").string();
+}
+
 }  // namespace
 
 int run_evaluate(int argc, char** argv) {
@@ -106,9 +122,10 @@ int run_evaluate(int argc, char** argv) {
       "kid-subset-size", "KID subset size (clamped to the sample count)",
       cxxopts::value<int64_t>()->default_value("1000"))(
       "is-splits", "IS splits", cxxopts::value<int64_t>()->default_value("10"))(
-      "cache-dir", "Real statistics cache",
-      cxxopts::value<std::string>()->default_value("runs/.cache/stats"))(
-      "no-cache", "Do not read or write the real statistics cache")(
+      "cache-dir",
+      "Real statistics cache (default: <outdir>/.cache/stats of the run given to --checkpoint, "
+      "the cache its training metrics used; else runs/.cache/stats)",
+      cxxopts::value<std::string>())("no-cache", "Do not read or write the real statistics cache")(
       "export", "Write <set>_features.npy, <set>_probs.npy, <set>_stats.npz into this folder",
       cxxopts::value<std::string>())("json", "Write the results as JSON to this file",
                                      cxxopts::value<std::string>());
@@ -130,7 +147,12 @@ int run_evaluate(int argc, char** argv) {
   const int64_t batch = args["batch"].as<int64_t>();
   if (batch < 1) throw UsageError("--batch must be at least 1");
   std::optional<StatsCache> cache;
-  if (!args.count("no-cache")) cache.emplace(args["cache-dir"].as<std::string>());
+  if (!args.count("no-cache")) {
+    cache.emplace(args.count("cache-dir") ? args["cache-dir"].as<std::string>()
+                  : args.count("checkpoint")
+                      ? default_cache_dir(args["checkpoint"].as<std::string>())
+                      : std::string("runs/.cache/stats"));
+  }
   const std::string export_dir = args.count("export") ? args["export"].as<std::string>() : "";
 
   auto metrics_cfg = [&](const Config& base) {
