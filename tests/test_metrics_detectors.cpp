@@ -127,6 +127,15 @@ TEST_CASE("inception_native matches the PyTorch reference within 1e-4", "[metric
     INFO(impls);
     CHECK(impls.find("conv:") != std::string::npos);
     CHECK(impls.find("ref") == std::string::npos);
+    // A batch larger than max_chunk runs in chunks: each row exactly as that image alone gives
+    // (kernels may block differently per batch size, so compare like with like).
+    const torch::Tensor pre = gan::FidInceptionImpl::preprocess(images);
+    gan::InceptionOnednnOptions one_at_a_time;
+    one_at_a_time.max_chunk = 1;
+    gan::InceptionOnednn chunked(*fused, one_at_a_time);
+    const torch::Tensor alone = torch::cat({net.forward(pre.slice(0, 0, 1).contiguous()),
+                                            net.forward(pre.slice(0, 1, 2).contiguous())});
+    CHECK(torch::equal(chunked.forward(pre), alone));
   }
 }
 

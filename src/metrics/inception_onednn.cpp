@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
@@ -373,13 +374,18 @@ torch::Tensor InceptionOnednn::forward(const torch::Tensor& x) {
               "InceptionOnednn expects [N, 3, 299, 299] float32 contiguous on the CPU, got ",
               x.sizes());
   const int64_t n = x.size(0);
-  Plan& plan = impl_->plan_for(n);
-  impl_->last_n = n;
+  const int64_t chunk = std::max<int64_t>(1, impl_->options.max_chunk);
   torch::Tensor out = torch::empty({n, 2048}, torch::kFloat32);
-  for (dnnl::memory& m : plan.input_mems) m.set_data_handle(x.data_ptr());
-  for (dnnl::memory& m : plan.output_mems) m.set_data_handle(out.data_ptr());
-  for (Step& s : plan.steps) s.prim.execute(impl_->stream, s.args);
-  impl_->stream.wait();
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t count = std::min(chunk, n - start);
+    Plan& plan = impl_->plan_for(count);
+    impl_->last_n = count;
+    // Rows of contiguous NCHW / [N, 2048] tensors are contiguous: the chunk is a pointer offset.
+    for (dnnl::memory& m : plan.input_mems) m.set_data_handle(x[start].data_ptr());
+    for (dnnl::memory& m : plan.output_mems) m.set_data_handle(out[start].data_ptr());
+    for (Step& s : plan.steps) s.prim.execute(impl_->stream, s.args);
+    impl_->stream.wait();
+  }
   return out;
 }
 

@@ -24,6 +24,9 @@ bool onednn_available();
 
 struct InceptionOnednnOptions {
   bool winograd = true;  // Winograd for 3x3 stride-1 convolutions where oneDNN has it
+  // Larger batches run in chunks of this many images: memory (activations plus Winograd's
+  // transformed tiles, ~40 MiB per image) grows with the chunk, throughput does not.
+  int64_t max_chunk = 32;
 };
 
 class InceptionOnednn {
