@@ -73,10 +73,10 @@ void print_result(const EvalResult& r, const std::string& title) {
   std::cout << r.table() << std::flush;
 }
 
-// The cache the training metrics of a run used: <outdir>/.cache/stats beside the run folder.
-// `spec` is a run folder or a checkpoint in its checkpoints/ folder; anything else (a
-// checkpoint copied elsewhere) gets runs/.cache/stats, the default --outdir's cache.
-std::string default_cache_dir(const std::string& spec) {
+// The cache the training metrics of a run used (StatsCache::beside_run) when `spec` is a run
+// folder or a checkpoint in its checkpoints/ folder; anything else (a checkpoint copied
+// elsewhere) gets runs/.cache/stats, the default --outdir's cache.
+StatsCache default_cache(const std::string& spec) {
   fs::path p = fs::path(spec).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();  // "runs/00001-x/" -> "runs/00001-x"
   fs::path run;
@@ -85,8 +85,8 @@ std::string default_cache_dir(const std::string& spec) {
   } else if (p.parent_path().filename() == "checkpoints") {
     run = p.parent_path().parent_path();
   }
-  if (run.empty() || !fs::exists(run / "config.yaml")) return "runs/.cache/stats";
-  return (run.parent_path() / ".cache" / "stats").string();
+  if (run.empty() || !fs::exists(run / "config.yaml")) return StatsCache();
+  return StatsCache::beside_run(run.string());
 }
 
 }  // namespace
@@ -148,10 +148,9 @@ int run_evaluate(int argc, char** argv) {
   if (batch < 1) throw UsageError("--batch must be at least 1");
   std::optional<StatsCache> cache;
   if (!args.count("no-cache")) {
-    cache.emplace(args.count("cache-dir") ? args["cache-dir"].as<std::string>()
-                  : args.count("checkpoint")
-                      ? default_cache_dir(args["checkpoint"].as<std::string>())
-                      : std::string("runs/.cache/stats"));
+    cache = args.count("cache-dir")    ? StatsCache(args["cache-dir"].as<std::string>())
+            : args.count("checkpoint") ? default_cache(args["checkpoint"].as<std::string>())
+                                       : StatsCache();
   }
   const std::string export_dir = args.count("export") ? args["export"].as<std::string>() : "";
 

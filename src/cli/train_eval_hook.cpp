@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -123,33 +122,24 @@ void install_train_eval_hook(const Config& cfg) {
     const bool leader = !pg || pg->rank() == 0;
     const bool want_probs = metrics_need_probs(metrics);
     if (!state->real_ready) {
-      if (!pg) {
-        const StatsCache cache(
-            (std::filesystem::path(req.run_dir).parent_path() / ".cache" / "stats").string());
-        state->real = real_features(det, cfg.data, cfg.metrics.num_real, want_probs, &cache);
+      // Rank 0 looks in the cache; on a miss every rank embeds its share of the real images.
+      const RealData real = real_data(det, cfg.data, cfg.metrics.num_real);
+      const StatsCache cache = StatsCache::beside_run(req.run_dir);
+      std::optional<FeatureSet> hit;
+      if (leader) hit = load_real_features(cache, real, want_probs);
+      const bool any_hit = pg ? pg->allreduce_sum(hit ? 1.0 : 0.0) > 0 : hit.has_value();
+      if (any_hit) {
+        state->real = std::move(hit);  // rank 0's; the others need none
       } else {
-        // Rank 0 looks in the cache; on a miss every rank embeds its share of the real images.
-        const RealData real = real_data(det, cfg.data, cfg.metrics.num_real);
-        std::optional<StatsCache> cache;
-        std::optional<FeatureSet> hit;
+        ExtractOptions opt;
+        opt.probs = want_probs;
+        std::vector<int64_t> shares;
+        FeatureSet set = extract_shared(det, real.images, real.count, opt, nullptr, pg, &shares);
+        spdlog::info("real features: {} images with {}, embedded by {}", real.count, det.name(),
+                     describe_shares(shares));
         if (leader) {
-          cache.emplace(
-              (std::filesystem::path(req.run_dir).parent_path() / ".cache" / "stats").string());
-          hit = load_real_features(*cache, real, want_probs);
-        }
-        if (pg->allreduce_sum(hit ? 1.0 : 0.0) > 0) {
-          state->real = std::move(hit);  // rank 0's; the others need none
-        } else {
-          ExtractOptions opt;
-          opt.probs = want_probs;
-          std::vector<int64_t> shares;
-          FeatureSet set = extract_shared(det, real.images, real.count, opt, nullptr, pg, &shares);
-          spdlog::info("real features: {} images with {}, embedded by {}", real.count, det.name(),
-                       describe_shares(shares));
-          if (leader) {
-            store_real_features(*cache, real, det, set);
-            state->real = std::move(set);
-          }
+          store_real_features(cache, real, det, set);
+          state->real = std::move(set);
         }
       }
       state->real_ready = true;

@@ -285,6 +285,10 @@ std::string EvalResult::table() const {
 
 // ---- cache ---------------------------------------------------------------------------------
 
+StatsCache StatsCache::beside_run(const std::string& run_dir) {
+  return StatsCache((std::filesystem::path(run_dir).parent_path() / ".cache" / "stats").string());
+}
+
 std::string StatsCache::key(const std::string& dataset, const std::string& detector, int64_t count,
                             const std::string& resize) {
   const std::string text =

@@ -123,6 +123,9 @@ bool metrics_need_real_features(const std::vector<std::string>& metrics);
 class StatsCache {
  public:
   explicit StatsCache(std::string dir = "runs/.cache/stats") : dir_(std::move(dir)) {}
+  // The cache of the runs under one output folder: <outdir>/.cache/stats, beside `run_dir`.
+  // In-training metrics use it, and `gan evaluate` of the run looks there by default.
+  static StatsCache beside_run(const std::string& run_dir);
   static std::string key(const std::string& dataset, const std::string& detector, int64_t count,
                          const std::string& resize);
   std::string path(const std::string& key) const;

@@ -302,7 +302,6 @@ class InceptionNative : public Detector {
       InceptionOnednnOptions o;
       o.winograd = engine != "onednn_direct";
       onednn_ = std::make_unique<InceptionOnednn>(*model_, o);
-      engine_ = o.winograd ? "onednn" : "onednn_direct";
     }
   }
   std::string name() const override { return "inception_native"; }
@@ -325,13 +324,11 @@ class InceptionNative : public Detector {
     if (want_probs) out.probs = torch::softmax(model_->logits(out.features, false), 1);
     return out;
   }
-  const std::string& engine() const { return engine_; }
 
  private:
   FidInception model_;
   torch::Device device_;
   std::unique_ptr<InceptionOnednn> onednn_;
-  std::string engine_ = "torch";
   bool logged_ = false;
 };
 

@@ -52,11 +52,13 @@ constexpr int kInputBuffer = 0;   // the caller's preprocessed images
 constexpr int kOutputBuffer = 1;  // the caller's [N, 2048] result
 constexpr int64_t kSize = 299;
 
-// An activation of the plan: a logical buffer and its shape (nChw16c unless external).
+// An activation of the plan: a logical buffer and its layout (nChw16c unless external).
 struct Value {
   int buffer = -1;
   dnnl::memory::desc md;
-  int64_t c = 0, h = 0, w = 0;
+  int64_t c() const { return md.dims()[1]; }
+  int64_t h() const { return md.dims()[2]; }
+  int64_t w() const { return md.dims()[3]; }
 };
 
 struct Step {
@@ -83,8 +85,6 @@ class Builder {
   Value input() {
     Value v;
     v.buffer = kInputBuffer;
-    v.c = 3;
-    v.h = v.w = kSize;
     v.md = dnnl::memory::desc({n_, 3, kSize, kSize}, dt::f32, tag::nchw);
     return v;
   }
@@ -94,12 +94,12 @@ class Builder {
     const BasicConv2dOptions& o = m.options();
     const torch::Tensor w = m.fused_weight().to(torch::kCPU).contiguous();
     const torch::Tensor b = m.fused_bias().to(torch::kCPU).contiguous();
-    TORCH_CHECK(w.defined() && w.size(1) == x.c, "InceptionOnednn needs a fused model");
+    TORCH_CHECK(w.defined() && w.size(1) == x.c(), "InceptionOnednn needs a fused model");
     const int64_t oc = w.size(0), kh = w.size(2), kw = w.size(3);
     const int64_t sh = (*o.stride())[0], sw = (*o.stride())[1];
     const int64_t ph = (*o.padding())[0], pw = (*o.padding())[1];
-    Value y = activation(oc, (x.h + 2 * ph - kh) / sh + 1, (x.w + 2 * pw - kw) / sw + 1);
-    const dnnl::memory::desc wmd({oc, x.c, kh, kw}, dt::f32, tag::any);
+    Value y = activation(oc, (x.h() + 2 * ph - kh) / sh + 1, (x.w() + 2 * pw - kw) / sw + 1);
+    const dnnl::memory::desc wmd({oc, x.c(), kh, kw}, dt::f32, tag::any);
     const dnnl::memory::desc bmd({oc}, dt::f32, tag::a);
     dnnl::primitive_attr attr;
     dnnl::post_ops ops;
@@ -124,7 +124,7 @@ class Builder {
     if (!made) pd = make(algorithm::convolution_direct);
 
     // Weights and bias into the kernel's layout, once.
-    dnnl::memory user_w({{oc, x.c, kh, kw}, dt::f32, tag::oihw}, eng_, w.data_ptr<float>());
+    dnnl::memory user_w({{oc, x.c(), kh, kw}, dt::f32, tag::oihw}, eng_, w.data_ptr<float>());
     dnnl::memory weights(pd.weights_desc(), eng_);
     dnnl::reorder(user_w, weights).execute(stream_, user_w, weights);
     dnnl::memory bias(bmd, eng_);
@@ -143,7 +143,8 @@ class Builder {
   }
 
   Value pool(const Value& x, algorithm alg, int64_t k, int64_t stride, int64_t pad) {
-    Value y = activation(x.c, (x.h + 2 * pad - k) / stride + 1, (x.w + 2 * pad - k) / stride + 1);
+    Value y =
+        activation(x.c(), (x.h() + 2 * pad - k) / stride + 1, (x.w() + 2 * pad - k) / stride + 1);
     return pool_into(x, y, alg, k, stride, pad);
   }
 
@@ -152,9 +153,9 @@ class Builder {
     int64_t c = 0;
     for (const Value& x : xs) {
       mds.push_back(x.md);
-      c += x.c;
+      c += x.c();
     }
-    Value y = activation(c, xs[0].h, xs[0].w);
+    Value y = activation(c, xs[0].h(), xs[0].w());
     dnnl::concat::primitive_desc pd(y.md, 1, mds, eng_);
     Step s;
     s.prim = dnnl::concat(pd);
@@ -171,13 +172,11 @@ class Builder {
   void global_average_to_output(const Value& x) {
     Value y;
     y.buffer = kOutputBuffer;
-    y.c = x.c;
-    y.h = y.w = 1;
     // With 1x1 maps and 2048 = 128 x 16 channels, nChw16c is byte for byte the caller's
     // row-major [N, 2048], and keeping the source's layout lets the jit pooling kernel run.
-    y.md = dnnl::memory::desc({n_, x.c, 1, 1}, dt::f32, tag::aBcd16b);
-    TORCH_CHECK(x.h == x.w, "global pool expects a square map");
-    pool_into(x, y, algorithm::pooling_avg_exclude_padding, x.h, 1, 0);
+    y.md = dnnl::memory::desc({n_, x.c(), 1, 1}, dt::f32, tag::aBcd16b);
+    TORCH_CHECK(x.h() == x.w(), "global pool expects a square map");
+    pool_into(x, y, algorithm::pooling_avg_exclude_padding, x.h(), 1, 0);
   }
 
   // Liveness-based buffer sharing: a buffer is free after the last step that reads it, and a
@@ -235,9 +234,6 @@ class Builder {
  private:
   Value activation(int64_t c, int64_t h, int64_t w) {
     Value v;
-    v.c = c;
-    v.h = h;
-    v.w = w;
     // nChw16c: every channel count of the network past the input is a multiple of 16.
     v.md = dnnl::memory::desc({n_, c, h, w}, dt::f32, tag::aBcd16b);
     v.buffer = int(bytes_.size());
@@ -352,7 +348,7 @@ struct InceptionOnednn::Impl {
     x = block_d(b, *m.Mixed_7a, x);
     x = block_e(b, *m.Mixed_7b, x);
     x = block_e(b, *m.Mixed_7c, x);
-    TORCH_CHECK(x.c == 2048 && x.h == 8 && x.w == 8, "unexpected Inception output shape");
+    TORCH_CHECK(x.c() == 2048 && x.h() == 8 && x.w() == 8, "unexpected Inception output shape");
     b.global_average_to_output(x);
     Plan& plan = plans[n];
     b.bind(plan);
