@@ -213,7 +213,7 @@ TEST_CASE("malformed YAML and missing files", "[config]") {
   CHECK_THAT(error_of([&] { gan::load_config(path); }),
              Catch::Matches(".*bad\\.yaml:\\d+:\\d+: YAML syntax error.*"));
   CHECK_THAT(error_of([&] { gan::load_config((d.path / "none.yaml").string()); }),
-             Catch::Contains("none.yaml: cannot open config file"));
+             Catch::Contains("none.yaml: no such config file"));
   auto empty = d.write("empty.yaml", "");
   CHECK(gan::load_config(empty).train.batch_size == gan::Config().train.batch_size);
 }
@@ -255,4 +255,77 @@ TEST_CASE("every shipped config loads and validates", "[config]") {
     ++count;
   }
   CHECK(count >= 1);
+}
+
+// Reliability defects 2, 3, 21 and 22: overflowing numbers, absurd lengths, complex keys,
+// duplicates, tagged scalars and non-file `extends:` are errors, and what is accepted reads back.
+TEST_CASE("non-finite numbers are rejected for every float key", "[config][reliability]") {
+  int floats = 0;
+  for (const auto& k : gan::config_keys()) {
+    if (k.type != "float") continue;
+    ++floats;
+    for (const char* bad : {"1e400", "-1e400", ".inf", ".nan"}) {
+      INFO(k.key << "=" << bad);
+      const std::string e = error_of([&] { gan::default_config({k.key + "=" + bad}); });
+      CHECK_THAT(e, Catch::Contains(k.key));
+      CHECK_THAT(e, Catch::Contains("--set"));
+    }
+  }
+  CHECK(floats >= 10);
+  CHECK_THAT(error_of([&] { gan::default_config({"train.snapshot_kimg=1e400"}); }),
+             Catch::Contains("train.snapshot_kimg must be a finite number (got '1e400')"));
+}
+
+TEST_CASE("training lengths and intervals are bounded", "[config][reliability]") {
+  CHECK_THAT(error_of([&] { gan::default_config({"train.kimg=1e17"}); }),
+             Catch::Contains("train.kimg must be in [0, 1000000000]"));
+  CHECK_THAT(error_of([&] { gan::default_config({"train.snapshot_kimg=1e300"}); }),
+             Catch::Contains("train.snapshot_kimg must be in [0.001, 1e9]"));
+  CHECK_THAT(error_of([&] { gan::default_config({"data.synthetic_count=1099511627776"}); }),
+             Catch::Contains("data.synthetic_count must be in [1, 100000000]"));
+  CHECK_THAT(error_of([&] { gan::default_config({"train.steps=99999999999999999999"}); }),
+             Catch::Contains("train.steps must be an integer in range"));
+}
+
+TEST_CASE("every accepted extreme value reads back from the written YAML",
+          "[config][reliability]") {
+  gan::Config cfg = gan::default_config({"train.kimg=1e9", "train.snapshot_kimg=1e9",
+                                         "train.tick_kimg=0.001", "train.sample_kimg=123456789.123",
+                                         "train.ema_kimg=1e-300", "optim.lr_g=1e300",
+                                         "loss.r1_gamma=4.9e-324", "train.steps=1000000000000"});
+  const std::string text = gan::to_yaml(cfg);
+  CHECK(gan::to_yaml(gan::config_from_string(text, "resolved")) == text);
+}
+
+TEST_CASE("complex, duplicate and tagged keys and values are errors", "[config][reliability]") {
+  TempDir d;
+  CHECK_THAT(error_of([&] { gan::load_config(d.write("k.yaml", "? [a, b]\n: 1\n")); }),
+             Catch::Contains("k.yaml:1:3: a section name must be a plain name (got a list)"));
+  CHECK_THAT(error_of([&] { gan::load_config(d.write("k2.yaml", "train:\n  ? [a]\n  : 1\n")); }),
+             Catch::Contains("k2.yaml:2:5: a key must be a plain name"));
+  CHECK_THAT(
+      error_of([&] { gan::load_config(d.write("dup.yaml", "train:\n  steps: 5\n  steps: 6\n")); }),
+      Catch::Contains("dup.yaml:3:3: key 'train.steps' appears twice"));
+  CHECK_THAT(error_of([&] {
+               gan::load_config(
+                   d.write("dups.yaml", "train:\n  steps: 5\noptim: {}\ntrain:\n  kimg: 1\n"));
+             }),
+             Catch::Contains("dups.yaml:4:1: section 'train' appears twice"));
+  CHECK_THAT(error_of([&] { gan::load_config(d.write("tag.yaml", "train:\n  steps: !!str 5\n")); }),
+             Catch::Contains("train.steps must be an integer (got '5')"));
+  CHECK_THAT(error_of([&] { gan::load_config(d.write("tagf.yaml", "optim:\n  lr_g: !!str 1\n")); }),
+             Catch::Contains("optim.lr_g must be a number"));
+}
+
+TEST_CASE("extends and config paths must name regular, small files", "[config][reliability]") {
+  TempDir d;
+  fs::create_directories(d.path / "folder");
+  CHECK_THAT(error_of([&] { gan::load_config(d.write("f.yaml", "extends: folder\n")); }),
+             Catch::Contains("is not a regular file"));
+  CHECK_THAT(error_of([&] { gan::load_config(d.write("z.yaml", "extends: /dev/zero\n")); }),
+             Catch::Contains("'/dev/zero' is not a regular file"));
+  CHECK_THAT(error_of([&] { gan::load_config((d.path / "folder").string()); }),
+             Catch::Contains("not a regular file"));
+  const std::string big = d.write("big.yaml", "# " + std::string(2 << 20, 'x') + "\n");
+  CHECK_THAT(error_of([&] { gan::load_config(big); }), Catch::Contains("config file too large"));
 }

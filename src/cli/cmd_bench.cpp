@@ -157,7 +157,7 @@ int run_bench(int argc, char** argv) {
   const bool quick = args->count("quick") > 0;
   const bool reference = args->count("reference") > 0;
   int threads = (*args)["threads"].as<int>();
-  if (threads < 0) throw UsageError("--threads must be >= 0");
+  if (threads < 0 || threads > 4096) throw UsageError("--threads must be in [0, 4096]");
   if (threads == 0)
     threads = cfg.runtime.threads > 0 ? cfg.runtime.threads : default_thread_count();
   torch::set_num_threads(threads);

@@ -9,12 +9,14 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <regex>
 
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
 #include "src/core/errors.h"
-#include "src/core/npy.h"
+#include "src/core/npy_writer.h"
 #include "src/core/runtime.h"
 #include "src/train/checkpoint.h"
 #include "src/train/image_grid.h"
@@ -24,6 +26,23 @@ namespace gan::cli {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Bounds that keep one command's memory and output sane; each is named in its error.
+constexpr int64_t kMaxImages = 10'000'000;     // seeds x classes, or interpolation frames
+constexpr int64_t kMaxGridPixels = 1LL << 27;  // grid.png / interp.png: 128 Mpixel
+constexpr int kMaxInterpSteps = 10'000;
+constexpr int kMaxBatch = 4096;
+
+// A non-negative decimal that fits int64, or UsageError naming the option.
+int64_t parse_count(const std::string& digits, const std::string& option) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(digits, &used);
+    if (used == digits.size() && v >= 0) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError(option + ": '" + digits + "' is not a number in [0, 2^63)");
+}
 
 // "0-999", "3", "1,5,7-9" -> seeds in the given order.
 std::vector<int64_t> parse_seeds(const std::string& text) {
@@ -38,9 +57,12 @@ std::vector<int64_t> parse_seeds(const std::string& text) {
     if (!std::regex_match(part, m, range_re)) {
       throw UsageError("--seeds: cannot read '" + part + "' (use e.g. 0-99 or 1,5,7-9)");
     }
-    int64_t a = std::stoll(m[1].str()), b = m[2].matched ? std::stoll(m[2].str()) : a;
+    const int64_t a = parse_count(m[1].str(), "--seeds");
+    const int64_t b = m[2].matched ? parse_count(m[2].str(), "--seeds") : a;
     if (b < a) throw UsageError("--seeds: range '" + part + "' is reversed");
-    if (b - a > 10'000'000) throw UsageError("--seeds: range '" + part + "' is too large");
+    if (b - a >= kMaxImages - int64_t(out.size())) {
+      throw UsageError("--seeds: more than " + std::to_string(kMaxImages) + " seeds");
+    }
     for (int64_t s = a; s <= b; ++s) out.push_back(s);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -50,10 +72,11 @@ std::vector<int64_t> parse_seeds(const std::string& text) {
 
 std::pair<int, int> parse_grid(const std::string& text) {
   std::smatch m;
-  static const std::regex grid_re(R"(^(\d+)x(\d+)$)");
+  static const std::regex grid_re(R"(^(\d{1,6})x(\d{1,6})$)");
   if (!std::regex_match(text, m, grid_re) || std::stoi(m[1].str()) < 1 ||
       std::stoi(m[2].str()) < 1) {
-    throw UsageError("--grid must look like 8x8 (columns x rows), got '" + text + "'");
+    throw UsageError("--grid must look like 8x8 (columns x rows, each 1-999999), got '" + text +
+                     "'");
   }
   return {std::stoi(m[1].str()), std::stoi(m[2].str())};
 }
@@ -124,16 +147,20 @@ int run_generate(int argc, char** argv) {
     seeds = parse_seeds((*args)["seeds"].as<std::string>());
   } else if (args->count("num")) {
     const int64_t n = (*args)["num"].as<int64_t>();
-    if (n < 1) throw UsageError("--num must be >= 1");
+    if (n < 1 || n > kMaxImages) {
+      throw UsageError("--num must be in [1, " + std::to_string(kMaxImages) + "]");
+    }
     for (int64_t s = 0; s < n; ++s) seeds.push_back(s);
   } else {
     throw UsageError("give --seeds (e.g. 0-63) or --num N");
   }
   const int batch = (*args)["batch"].as<int>();
-  if (batch < 1) throw UsageError("--batch must be >= 1");
+  if (batch < 1 || batch > kMaxBatch) {
+    throw UsageError("--batch must be in [1, " + std::to_string(kMaxBatch) + "]");
+  }
   const double trunc = (*args)["trunc"].as<double>();
   const std::string trunc_mode = (*args)["trunc-mode"].as<std::string>();
-  if (trunc < 0) throw UsageError("--trunc must be >= 0");
+  if (!(trunc >= 0) || !std::isfinite(trunc)) throw UsageError("--trunc must be finite and >= 0");
   if (trunc_mode != "resample" && trunc_mode != "clamp") {
     throw UsageError("--trunc-mode must be resample or clamp");
   }
@@ -144,9 +171,15 @@ int run_generate(int argc, char** argv) {
     throw UsageError("--interp must be lerp or slerp");
   }
   const int steps = (*args)["steps"].as<int>();
-  if (!interp.empty() && (steps < 2 || seeds.size() < 2)) {
-    throw UsageError("--interp needs at least two seeds and --steps >= 2");
+  if (!interp.empty() && (steps < 2 || steps > kMaxInterpSteps || seeds.size() < 2)) {
+    throw UsageError("--interp needs at least two seeds and --steps in [2, " +
+                     std::to_string(kMaxInterpSteps) + "]");
   }
+  const double fps = (*args)["fps"].as<double>();
+  if (!(fps > 0) || fps > 1000) throw UsageError("--fps must be in (0, 1000]");
+  // Parsed before anything is generated, so a bad value never follows written images.
+  std::optional<std::pair<int, int>> grid;
+  if (args->count("grid")) grid = parse_grid((*args)["grid"].as<std::string>());
   if ((args->count("video") || args->count("frames")) && interp.empty()) {
     throw UsageError("--video and --frames need --interp");
   }
@@ -154,6 +187,9 @@ int run_generate(int argc, char** argv) {
   RuntimeConfig runtime;
   runtime.device = (*args)["device"].as<std::string>();
   runtime.threads = (*args)["threads"].as<int>();
+  if (runtime.threads < 0 || runtime.threads > 4096) {
+    throw UsageError("--threads must be in [0, 4096] (0 = cores)");
+  }
   const c10::Device device = apply_runtime(runtime, "--device: ");
 
   if (fs::is_directory(checkpoint)) checkpoint = find_resume_checkpoint(checkpoint, "");
@@ -189,40 +225,62 @@ int run_generate(int argc, char** argv) {
     }
   }
 
-  // The jobs, in output order.
-  std::vector<Item> items;
+  // The jobs, in output order, computed one batch at a time (memory flat in their number).
   const int z_dim = loaded.g->z_dim();
   auto seed_class = [&](int64_t seed, int64_t requested) -> int64_t {
     if (!conditional) return -1;
     return requested >= 0 ? requested : seed % num_classes;
   };
-  char stem[64];
-  if (interp.empty()) {
-    for (int64_t seed : seeds) {
-      torch::Tensor z = latent_for_seed(seed, z_dim, trunc, trunc_mode);
-      for (int64_t k : classes) {
-        if (all_classes) {
-          std::snprintf(stem, sizeof(stem), "seed%04lld-class%03lld", (long long)seed,
-                        (long long)k);
-        } else {
-          std::snprintf(stem, sizeof(stem), "seed%04lld", (long long)seed);
-        }
-        items.push_back({z, seed_class(seed, k), stem});
+  const int64_t per_seed = int64_t(classes.size());
+  const int64_t count =
+      interp.empty() ? int64_t(seeds.size()) * per_seed : int64_t(seeds.size() - 1) * steps;
+  if (count > kMaxImages) {
+    throw UsageError("at most " + std::to_string(kMaxImages) + " images per command (asked for " +
+                     std::to_string(count) + ": seeds x classes or pairs x --steps)");
+  }
+  auto item_at = [&](int64_t i) {
+    Item item;
+    char stem[64];
+    if (interp.empty()) {
+      const int64_t seed = seeds[size_t(i / per_seed)];
+      const int64_t k = classes[size_t(i % per_seed)];
+      item.z = latent_for_seed(seed, z_dim, trunc, trunc_mode);
+      item.label = seed_class(seed, k);
+      if (all_classes) {
+        std::snprintf(stem, sizeof(stem), "seed%04lld-class%03lld", (long long)seed, (long long)k);
+      } else {
+        std::snprintf(stem, sizeof(stem), "seed%04lld", (long long)seed);
       }
+    } else {
+      const int64_t pair = i / steps;
+      const int s = int(i % steps);
+      const torch::Tensor a = latent_for_seed(seeds[size_t(pair)], z_dim, trunc, trunc_mode);
+      const torch::Tensor b = latent_for_seed(seeds[size_t(pair) + 1], z_dim, trunc, trunc_mode);
+      const double t = double(s) / double(steps - 1);
+      // Endpoints are exactly the seeds' own latents.
+      item.z = s == 0             ? a
+               : s == steps - 1   ? b
+               : interp == "lerp" ? a * (1 - t) + b * t
+                                  : slerp(a, b, t);
+      item.label = seed_class(seeds[size_t(pair)], classes[0]);
+      std::snprintf(stem, sizeof(stem), "interp%04lld-%03d", (long long)pair, s);
     }
-  } else {
-    for (size_t i = 0; i + 1 < seeds.size(); ++i) {
-      torch::Tensor a = latent_for_seed(seeds[i], z_dim, trunc, trunc_mode);
-      torch::Tensor b = latent_for_seed(seeds[i + 1], z_dim, trunc, trunc_mode);
-      for (int s = 0; s < steps; ++s) {
-        const double t = double(s) / double(steps - 1);
-        torch::Tensor z = interp == "lerp" ? a * (1 - t) + b * t : slerp(a, b, t);
-        if (s == 0) z = a;  // endpoints are exactly the seeds' own latents
-        if (s == steps - 1) z = b;
-        std::snprintf(stem, sizeof(stem), "interp%04zu-%03d", i, s);
-        items.push_back({z, seed_class(seeds[i], classes[0]), stem});
-      }
-    }
+    item.stem = stem;
+    return item;
+  };
+
+  // Sizes of what is kept whole (grids), checked before any work.
+  const int64_t res = loaded.shape.resolution;
+  const int64_t grid_images =
+      grid ? std::min<int64_t>(int64_t(grid->first) * grid->second, count) : 0;
+  if (grid && int64_t(grid->first) * grid->second * res * res > kMaxGridPixels) {
+    throw UsageError("--grid " + (*args)["grid"].as<std::string>() + " at " + std::to_string(res) +
+                     " px exceeds " + std::to_string(kMaxGridPixels) + " pixels");
+  }
+  if (!interp.empty() && count * res * res > kMaxGridPixels) {
+    throw UsageError("interp.png of " + std::to_string(count) + " frames at " +
+                     std::to_string(res) + " px exceeds " + std::to_string(kMaxGridPixels) +
+                     " pixels (fewer seeds or --steps)");
   }
 
   std::error_code ec;
@@ -231,80 +289,104 @@ int run_generate(int argc, char** argv) {
     throw std::runtime_error(outdir + ": cannot create or write the output folder" +
                              (ec ? ": " + ec.message() : std::string()));
   }
+  std::string frames_dir;
+  if (args->count("frames")) {
+    frames_dir = (*args)["frames"].as<std::string>();
+    fs::create_directories(frames_dir, ec);
+    if (ec || !fs::is_directory(frames_dir)) {
+      throw std::runtime_error(frames_dir + ": cannot create the frames folder" +
+                               (ec ? ": " + ec.message() : std::string()));
+    }
+  }
+  const int channels = loaded.shape.channels;
+  std::unique_ptr<NpyStreamWriter> npy;
+  if (args->count("npy")) {
+    npy = std::make_unique<NpyStreamWriter>((*args)["npy"].as<std::string>(), count,
+                                            std::vector<int64_t>{res, res, channels});
+  }
+  cv::VideoWriter video;
+  const std::string video_path = args->count("video") ? (*args)["video"].as<std::string>() : "";
 
   // Generate. Each image is computed from its own latent; eval-mode networks treat samples
-  // independently, so batching changes only speed.
+  // independently, so batching changes only speed. Files are written batch by batch; only the
+  // images of grid.png / interp.png are kept (as uint8).
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto start = std::chrono::steady_clock::now();
-  std::vector<torch::Tensor> all_images;
-  std::vector<cv::Mat> frames;
+  std::vector<torch::Tensor> kept;
+  int64_t kept_rows = 0;
+  const int64_t keep_limit = interp.empty() ? grid_images : count;
   torch::InferenceMode inference;
-  for (size_t first = 0; first < items.size(); first += size_t(batch)) {
-    const size_t last = std::min(items.size(), first + size_t(batch));
+  for (int64_t first = 0; first < count; first += batch) {
+    const int64_t last = std::min<int64_t>(count, first + batch);
     std::vector<torch::Tensor> zs;
     std::vector<int64_t> labels;
-    for (size_t i = first; i < last; ++i) {
-      zs.push_back(items[i].z);
-      labels.push_back(items[i].label);
+    std::vector<std::string> stems;
+    for (int64_t i = first; i < last; ++i) {
+      Item item = item_at(i);
+      zs.push_back(item.z);
+      labels.push_back(item.label);
+      stems.push_back(item.stem);
     }
     torch::Tensor z = torch::stack(zs).to(device);
     torch::Tensor y =
         conditional ? torch::tensor(labels, torch::kLong).to(device) : torch::Tensor();
-    torch::Tensor images = loaded.g->forward(z, y).to(torch::kCPU);
-    for (size_t i = first; i < last; ++i) {
-      torch::Tensor one = images.slice(0, int64_t(i - first), int64_t(i - first + 1));
-      cv::Mat image = make_grid(one, 1);
-      if (interp.empty() || args->count("frames") || args->count("video")) {
-        if (interp.empty()) {
-          save_image((fs::path(outdir) / (items[i].stem + "." + format)).string(), image);
-        } else {
-          frames.push_back(image);
+    const torch::Tensor images = loaded.g->forward(z, y).to(torch::kCPU);
+    for (int64_t i = first; i < last; ++i) {
+      const torch::Tensor one = images.slice(0, i - first, i - first + 1);
+      if (interp.empty()) {
+        save_image((fs::path(outdir) / (stems[size_t(i - first)] + "." + format)).string(),
+                   make_grid(one, 1));
+        continue;
+      }
+      if (!frames_dir.empty()) {
+        char name[32];
+        std::snprintf(name, sizeof(name), "frame%05lld.png", (long long)i);
+        save_image((fs::path(frames_dir) / name).string(), make_grid(one, 1));
+      }
+      if (!video_path.empty()) {
+        const cv::Mat frame = make_grid(one, 1);
+        if (!video.isOpened()) {
+          video.open(video_path, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps,
+                     cv::Size(frame.cols, frame.rows), frame.channels() == 3);
+          if (!video.isOpened()) {
+            throw std::runtime_error(video_path +
+                                     ": OpenCV cannot open a video writer (try --frames)");
+          }
         }
+        video.write(frame);
       }
     }
-    all_images.push_back(images);
+    if (npy) npy->append(to_uint8_nhwc(images));
+    if (kept_rows < keep_limit) {
+      const int64_t take = std::min<int64_t>(keep_limit - kept_rows, images.size(0));
+      // The grid's own uint8 values (as to_uint8_nhwc computes them) in a quarter of the memory;
+      // kept_images() maps them back to floats that quantise to the same bytes.
+      kept.push_back((images.slice(0, 0, take).to(torch::kFloat) * 127.5f + 128.0f)
+                         .clamp(0, 255)
+                         .to(torch::kUInt8));
+      kept_rows += take;
+    }
     if (tty) {
-      std::fprintf(stderr, "\rgenerated %zu/%zu", last, items.size());
+      std::fprintf(stderr, "\rgenerated %lld/%lld", (long long)last, (long long)count);
       std::fflush(stderr);
     }
   }
   if (tty) std::fputc('\n', stderr);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  torch::Tensor images = torch::cat(all_images);
-
-  if (args->count("grid")) {
-    auto [cols, rows] = parse_grid((*args)["grid"].as<std::string>());
-    const int64_t n = std::min<int64_t>(int64_t(cols) * rows, images.size(0));
-    save_image_grid((fs::path(outdir) / ("grid." + format)).string(), images.slice(0, 0, n), cols);
+  auto kept_images = [&] { return (torch::cat(kept).to(torch::kFloat) - 127.5f) / 127.5f; };
+  if (grid) {
+    save_image_grid((fs::path(outdir) / ("grid." + format)).string(), kept_images(), grid->first);
   }
   if (!interp.empty()) {
-    save_image_grid((fs::path(outdir) / ("interp." + format)).string(), images, steps);
-    if (args->count("frames")) {
-      const std::string dir = (*args)["frames"].as<std::string>();
-      fs::create_directories(dir, ec);
-      for (size_t i = 0; i < frames.size(); ++i) {
-        char name[32];
-        std::snprintf(name, sizeof(name), "frame%05zu.png", i);
-        save_image((fs::path(dir) / name).string(), frames[i]);
-      }
-    }
-    if (args->count("video")) {
-      const std::string path = (*args)["video"].as<std::string>();
-      const cv::Size size(frames[0].cols, frames[0].rows);
-      cv::VideoWriter writer(path, cv::VideoWriter::fourcc('m', 'p', '4', 'v'),
-                             (*args)["fps"].as<double>(), size, frames[0].channels() == 3);
-      if (!writer.isOpened()) {
-        throw std::runtime_error(path + ": OpenCV cannot open a video writer (try --frames)");
-      }
-      for (const auto& f : frames) writer.write(f);
-    }
+    save_image_grid((fs::path(outdir) / ("interp." + format)).string(), kept_images(), steps);
   }
-  if (args->count("npy")) save_npy((*args)["npy"].as<std::string>(), to_uint8_nhwc(images));
+  if (video.isOpened()) video.release();
+  if (npy) npy->finish();
 
-  std::cout << "generated " << images.size(0) << " images from " << checkpoint << " (step "
-            << loaded.step << ", " << (args->count("no-ema") ? "G" : "G_ema") << ") into " << outdir
-            << " in " << secs << " s (" << (secs > 0 ? images.size(0) / secs : 0.0) << " img/s)\n";
+  std::cout << "generated " << count << " images from " << checkpoint << " (step " << loaded.step
+            << ", " << (args->count("no-ema") ? "G" : "G_ema") << ") into " << outdir << " in "
+            << secs << " s (" << (secs > 0 ? count / secs : 0.0) << " img/s)\n";
   return 0;
 }
 

@@ -69,8 +69,9 @@ std::string describe_node(const YAML::Node& node) {
 }
 
 bool is_plain_scalar(const YAML::Node& node) {
-  // Quoted scalars ("3") have tag "!"; plain ones have "?" or no tag.
-  return node.IsScalar() && node.Tag() != "!";
+  // Quoted scalars ("3") have tag "!", explicitly tagged ones (`!!str 5`) their tag; plain
+  // ones have "?" or none. Only plain scalars may be read as numbers or booleans.
+  return node.IsScalar() && (node.Tag() == "?" || node.Tag().empty());
 }
 
 int64_t parse_int(const YAML::Node& node, const std::string& where, const std::string& key) {
@@ -90,7 +91,10 @@ double parse_float(const YAML::Node& node, const std::string& where, const std::
   if (!is_plain_scalar(node) || !std::regex_match(node.Scalar(), float_re)) {
     type_error(where, key, "a number", node);
   }
-  return std::strtod(node.Scalar().c_str(), nullptr);
+  const double v = std::strtod(node.Scalar().c_str(), nullptr);
+  // 1e400 reads as inf, which would be written back as '.inf' and never read again.
+  if (!std::isfinite(v)) type_error(where, key, "a finite number", node);
+  return v;
 }
 
 bool parse_bool(const YAML::Node& node, const std::string& where, const std::string& key) {
@@ -145,6 +149,11 @@ Check in_range(double lo, double hi) {
                ? ""
                : "must be in [" + format_double(lo) + ", " + format_double(hi) + "]";
   };
+}
+
+// Schedule intervals: a whole image at least, and at most the longest run allowed.
+Check kimg_interval() {
+  return [](double v) { return (v >= 0.001 && v <= 1e9) ? "" : "must be in [0.001, 1e9]"; };
 }
 
 // Printed bounds look nicer without a trailing ".0" on whole numbers.
@@ -324,7 +333,7 @@ const Table& key_table() {
     t.add_int("data.max_images", REF(data.max_images), "Use at most this many images (0 = all).",
               ge(0));
     t.add_int("data.synthetic_count", REF(data.synthetic_count),
-              "Number of images synthetic_shapes provides.", gt(0));
+              "Number of images synthetic_shapes provides.", in_range(1, 1e8));
     t.add_int32("data.resolution", REF(data.resolution), "Training resolution (square, pixels).",
                 in_range(4, 4096));
     t.add_int32("data.channels", REF(data.channels), "Image channels fed to the networks: 1 or 3.",
@@ -390,23 +399,25 @@ const Table& key_table() {
     t.add_int32("train.batch_size", REF(train.batch_size),
                 "Images per step (over all ranks and accumulation rounds).", in_range(1, 65536));
     t.add_float("train.kimg", REF(train.kimg),
-                "Training length in thousands of real images (0 = use train.steps).", ge(0));
+                "Training length in thousands of real images (0 = use train.steps).",
+                in_range(0, 1e9));
     t.add_int("train.steps", REF(train.steps), "Training length in G steps when train.kimg is 0.",
-              ge(0));
+              in_range(0, 1e12));
     t.add_int32("train.n_critic", REF(train.n_critic), "D steps per G step.", in_range(1, 100));
     t.add_int32("train.accumulate", REF(train.accumulate),
                 "Gradient accumulation rounds per step (batch_size is split into this many).",
                 in_range(1, 1024));
     t.add_float("train.ema_kimg", REF(train.ema_kimg),
-                "Half-life of the generator EMA in kimg (0 = no EMA).", ge(0));
+                "Half-life of the generator EMA in kimg (0 = no EMA).", in_range(0, 1e9));
     t.add_float("train.ema_rampup", REF(train.ema_rampup),
-                "EMA ramp-up: half-life at most this fraction of images seen (0 = off).", ge(0));
+                "EMA ramp-up: half-life at most this fraction of images seen (0 = off).",
+                in_range(0, 1e3));
     t.add_float("train.tick_kimg", REF(train.tick_kimg),
-                "Progress line and stats.jsonl entry every this many kimg.", gt(0));
+                "Progress line and stats.jsonl entry every this many kimg.", kimg_interval());
     t.add_float("train.snapshot_kimg", REF(train.snapshot_kimg),
-                "Checkpoint every this many kimg (and always at the end).", gt(0));
+                "Checkpoint every this many kimg (and always at the end).", kimg_interval());
     t.add_float("train.sample_kimg", REF(train.sample_kimg),
-                "Sample grid fakes<kimg>.png every this many kimg.", gt(0));
+                "Sample grid fakes<kimg>.png every this many kimg.", kimg_interval());
     t.add_int32("train.keep_checkpoints", REF(train.keep_checkpoints),
                 "Keep the newest this many checkpoints (plus the best).", in_range(1, 100000));
     t.add_int32("train.grid_size", REF(train.grid_size),
@@ -420,7 +431,8 @@ const Table& key_table() {
                "Metrics computed during training and by default in evaluate: fid, kid, is, pr, "
                "dc, class_acc.");
     t.add_float("metrics.every_kimg", REF(metrics.every_kimg),
-                "Evaluate every this many kimg during training (0 = only at the end).", ge(0));
+                "Evaluate every this many kimg during training (0 = only at the end).",
+                in_range(0, 1e9));
     t.add_string("metrics.detector", REF(metrics.detector),
                  "Feature network (registry name): inception_torchscript, inception_native, "
                  "classifier.");
@@ -432,8 +444,10 @@ const Table& key_table() {
                  "ReLU and Winograd 3x3), onednn_direct (no Winograd), torch (LibTorch eager); "
                  "auto = onednn when built in.",
                  {"auto", "onednn", "onednn_direct", "torch"});
-    t.add_int("metrics.num_fake", REF(metrics.num_fake), "Generated images per evaluation.", gt(0));
-    t.add_int("metrics.num_real", REF(metrics.num_real), "Real images used (0 = all).", ge(0));
+    t.add_int("metrics.num_fake", REF(metrics.num_fake), "Generated images per evaluation.",
+              in_range(1, 1e7));
+    t.add_int("metrics.num_real", REF(metrics.num_real), "Real images used (0 = all).",
+              in_range(0, 1e8));
     t.add_string("metrics.best", REF(metrics.best),
                  "Metric whose best value keeps a checkpoint (empty = none).");
     return t;
@@ -509,6 +523,15 @@ void set_key(Config& cfg, const std::string& key, const YAML::Node& value,
   cfg.origin[key] = where;
 }
 
+// A mapping key as text; complex keys (`? [a, b]`) and tagged or empty ones are errors.
+std::string key_name(const YAML::Node& key, const std::string& source, const std::string& what) {
+  if (!is_plain_scalar(key) || key.Scalar().empty()) {
+    throw ConfigError(mark_text(source, key.Mark()) + ": a " + what +
+                      " must be a plain name (got " + describe_node(key) + ")");
+  }
+  return key.Scalar();
+}
+
 // Applies a parsed document (a mapping of sections) on top of cfg.
 void apply_document(Config& cfg, const YAML::Node& root, const std::string& source) {
   if (root.IsNull()) return;  // an empty file changes nothing
@@ -517,9 +540,13 @@ void apply_document(Config& cfg, const YAML::Node& root, const std::string& sour
                       ": a config must be a mapping of sections (runtime:, data:, ...)");
   }
   const auto sections = section_names();
+  std::set<std::string> seen_sections;
   for (const auto& kv : root) {
-    const std::string section = kv.first.as<std::string>();
+    const std::string section = key_name(kv.first, source, "section name");
     const std::string where = mark_text(source, kv.first.Mark());
+    if (!seen_sections.insert(section).second) {
+      throw ConfigError(where + ": section '" + section + "' appears twice");
+    }
     if (section == "extends") continue;  // handled by the loader
     if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
       // Maybe a key written at top level, such as `lr_g:`.
@@ -535,8 +562,13 @@ void apply_document(Config& cfg, const YAML::Node& root, const std::string& sour
       throw ConfigError(where + ": section '" + section + "' must be a mapping of keys (got " +
                         describe_node(kv.second) + ")");
     }
+    std::set<std::string> seen_keys;
     for (const auto& entry : kv.second) {
-      const std::string key = section + "." + entry.first.as<std::string>();
+      const std::string key = section + "." + key_name(entry.first, source, "key");
+      if (!seen_keys.insert(key).second) {
+        throw ConfigError(mark_text(source, entry.first.Mark()) + ": key '" + key +
+                          "' appears twice");
+      }
       set_key(cfg, key, entry.second, mark_text(source, entry.first.Mark()));
     }
   }
@@ -550,12 +582,27 @@ YAML::Node parse_yaml(const std::string& text, const std::string& source) {
   }
 }
 
+// Config files are small; a larger "config" is a mistake (`extends: /dev/zero`, a dataset).
+constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
+
 std::string read_text(const std::string& path) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) throw ConfigError(path + ": no such config file");
+  if (!fs::is_regular_file(status)) {
+    throw ConfigError(path + ": not a regular file (a config must be a YAML file)");
+  }
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > kMaxConfigBytes) {
+    throw ConfigError(path + ": config file too large (" + std::to_string(size) +
+                      " bytes; at most " + std::to_string(kMaxConfigBytes) + ")");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot open config file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text(size_t(size), '\0');
+  in.read(text.data(), std::streamsize(size));
+  if (in.gcount() != std::streamsize(size)) throw ConfigError(path + ": cannot read config file");
+  return text;
 }
 
 void load_file_into(Config& cfg, const std::string& path, std::vector<std::string>& chain) {
@@ -575,6 +622,10 @@ void load_file_into(Config& cfg, const std::string& path, std::vector<std::strin
     if (!fs::exists(base_path)) {
       throw ConfigError(mark_text(path, base.Mark()) + ": extends: no such file '" +
                         base_path.string() + "'");
+    }
+    if (!fs::is_regular_file(base_path)) {
+      throw ConfigError(mark_text(path, base.Mark()) + ": extends: '" + base_path.string() +
+                        "' is not a regular file");
     }
     load_file_into(cfg, base_path.string(), chain);
   }

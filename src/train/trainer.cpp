@@ -23,6 +23,7 @@
 #include "src/core/runtime.h"
 #include "src/train/checkpoint.h"
 #include "src/train/diffaugment.h"
+#include "src/train/discriminator_step.h"
 #include "src/train/distributed.h"
 #include "src/train/ema.h"
 #include "src/train/image_grid.h"
@@ -209,6 +210,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   auto global_mean = [&](double v) {
     return run.pg ? run.pg->allreduce_sum(v) / dist.world_size : v;
   };
+  auto global_sum = [&](double v) { return run.pg ? run.pg->allreduce_sum(v) : v; };
   auto any_rank = [&](bool v) { return run.pg ? run.pg->allreduce_sum(v ? 1.0 : 0.0) > 0 : v; };
 
   // --- run folder ---------------------------------------------------------------------------
@@ -428,46 +430,40 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       run.opt_d->zero_grad();
       const torch::Tensor z_mine = my_share(torch::randn({batch, run.g->z_dim()}, run.device));
       const torch::Tensor fake_labels_mine = my_share(run.sample_labels(batch));
-      for (int64_t start = 0; start < local; start += micro) {
-        torch::Tensor real = reals.slice(0, start, start + micro);
-        torch::Tensor labels =
-            cfg.model.conditional ? real_labels.slice(0, start, start + micro) : torch::Tensor();
-        torch::Tensor fake;
-        {
-          torch::NoGradGuard no_grad;
-          fake = run.g->forward(rows_of(z_mine, start), rows_of(fake_labels_mine, start));
+      // A short last batch (data.drop_last: false) has fewer reals than `local`; its fakes
+      // are as many, so every real/fake pair (and GP interpolate) lines up.
+      const int64_t have = reals.size(0);
+      for (int64_t start = 0; start < have; start += micro) {
+        const int64_t rows = std::min(micro, have - start);
+        DiscriminatorStepInputs in;
+        in.real = reals.slice(0, start, start + rows);
+        if (cfg.model.conditional) in.real_labels = real_labels.slice(0, start, start + rows);
+        in.z = z_mine.slice(0, start, start + rows);
+        if (fake_labels_mine.defined())
+          in.fake_labels = fake_labels_mine.slice(0, start, start + rows);
+        in.loss_type = cfg.loss.type;
+        in.diffaugment = cfg.augment.diffaugment;
+        in.rows = micro_rows;
+        if (regularise) {
+          in.r1_weight = cfg.loss.r1_gamma * 0.5 * cfg.loss.reg_interval;
+          in.gp_weight = cfg.loss.gp_lambda * cfg.loss.reg_interval;
         }
-        const bool r1 = regularise && cfg.loss.r1_gamma > 0;
-        torch::Tensor real_in = r1 ? real.detach().requires_grad_(true) : real;
-        torch::Tensor real_logits =
-            run.d->forward(diff_augment(real_in, cfg.augment.diffaugment, micro_rows), labels);
-        torch::Tensor fake_logits =
-            run.d->forward(diff_augment(fake, cfg.augment.diffaugment, micro_rows), labels);
-        torch::Tensor loss = d_loss(cfg.loss.type, real_logits, fake_logits);
-        torch::Tensor reg = torch::zeros({}, loss.options());
-        if (r1) {
-          reg = reg + r1_penalty(real_logits, real_in) *
-                          (cfg.loss.r1_gamma * 0.5 * cfg.loss.reg_interval);
-        }
-        if (regularise && cfg.loss.gp_lambda > 0) {
-          // The interpolation weights of the global micro-batch, this rank's share.
-          const torch::Tensor alpha =
-              micro_rows.pick(torch::rand({micro_rows.total_for(micro)}, real.options()), micro);
-          reg = reg + gradient_penalty_at(*run.d, real, fake, labels, alpha) *
-                          (cfg.loss.gp_lambda * cfg.loss.reg_interval);
-        }
-        ((loss + reg) / double(cfg.train.accumulate)).backward();
-        loss_d_step += loss.item<double>() / cfg.train.accumulate;
-        reg_step += reg.item<double>() / cfg.train.accumulate;
-        d_real_step += real_logits.mean().item<double>() / cfg.train.accumulate;
-        d_fake_step += fake_logits.mean().item<double>() / cfg.train.accumulate;
+        const DiscriminatorStepTerms t = discriminator_step_terms(*run.g, *run.d, in);
+        ((t.loss + t.reg) / double(cfg.train.accumulate)).backward();
+        loss_d_step += t.loss.item<double>() / cfg.train.accumulate;
+        reg_step += t.reg.item<double>() / cfg.train.accumulate;
+        d_real_step += t.real_logits.mean().item<double>() / cfg.train.accumulate;
+        d_fake_step += t.fake_logits.mean().item<double>() / cfg.train.accumulate;
       }
       if (run.pg) run.pg->allreduce_gradients(d_params);
       if (critic == cfg.train.n_critic - 1) tick.gnorm_d += grad_norm(d_params);
       run.opt_d->step();
       ++d_steps_total;
       if (regularise) ++tick.reg_steps;
-      run.progress.nimg += batch;
+      // Images actually shown: a short last batch counts what it held, over all ranks (every
+      // rank takes the same branch: the collective must be called by all or none).
+      run.progress.nimg +=
+          cfg.data.drop_last ? batch : int64_t(std::llround(global_sum(double(have))));
     }
 
     // G step; D's parameters need no gradient here.

@@ -1,0 +1,40 @@
+// The loss terms of one discriminator micro-batch: the fakes are generated from (z, fake_labels)
+// and D scores each fake with the class it was generated from, never with a real image's label.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+#include "models/networks.h"
+#include "src/train/diffaugment.h"
+
+namespace gan {
+
+struct DiscriminatorStepInputs {
+  torch::Tensor real;         // [n, C, H, W]
+  torch::Tensor real_labels;  // [n] int64, undefined when unconditional
+  torch::Tensor z;            // [n, z_dim]
+  torch::Tensor fake_labels;  // [n] int64, undefined when unconditional
+  std::string loss_type;
+  std::vector<std::string> diffaugment;
+  BatchRows rows;        // where these rows sit in the global micro-batch (draws)
+  double r1_weight = 0;  // > 0: R1 at the reals, already scaled (gamma / 2 x interval)
+  double gp_weight = 0;  // > 0: WGAN-GP, already scaled (lambda x interval)
+};
+
+struct DiscriminatorStepTerms {
+  torch::Tensor loss;         // adversarial loss (scalar)
+  torch::Tensor reg;          // weighted regulariser (scalar, 0 when none)
+  torch::Tensor real_logits;  // [n]
+  torch::Tensor fake_logits;  // [n]
+};
+
+// G runs without gradient. The gradient penalty interpolates real image i with fake i and
+// scores the interpolate with real image i's label (the rule of conditional WGAN-GP codes such
+// as StudioGAN's); its weights are drawn for the global micro-batch and picked by `rows`.
+DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorImpl& d,
+                                                const DiscriminatorStepInputs& in);
+
+}  // namespace gan
