@@ -172,3 +172,14 @@ TEST_CASE("metric history: jsonl rows per metric and a PNG plot", "[metrics][eva
   CHECK(img.rows == 400);
   CHECK(gan::plot_metric_history(dir.string(), "is").empty());  // no history yet
 }
+
+TEST_CASE("a metric with a non-finite value is an error naming it", "[metrics][reliability]") {
+  gan::FeatureSet real, fake;
+  real.features = torch::randn({30, 8});
+  fake.features = torch::randn({30, 8});
+  fake.features[0][0] = std::numeric_limits<float>::infinity();
+  gan::EvalProtocol protocol;
+  protocol.kid_subset_size = 10;
+  CHECK_THROWS_WITH(gan::compute_metrics({"kid"}, real, fake, protocol),
+                    Catch::Contains("kid: 'kid_mean' is not finite"));
+}

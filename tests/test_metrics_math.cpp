@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <unistd.h>
 
 #include "src/core/npy.h"
 #include "src/metrics/feature_stats.h"
@@ -148,4 +150,26 @@ TEST_CASE("precision/recall and density/coverage match brute force", "[metrics][
   torch::Tensor d = gan::pairwise_sq_dist(big, big);
   torch::Tensor brute = std::get<0>(d.sort(1)).select(1, 3);
   CHECK(torch::allclose(radii, brute));
+}
+
+// Reliability defect 8: NaN statistics once gave "fid 0" (max(0, NaN)) and zero KID subsets a
+// "-nan"; now each is an error naming its input.
+TEST_CASE("non-finite inputs are errors, never scores", "[metrics][reliability]") {
+  gan::FeatureStats good = gan::compute_stats(torch::randn({20, 4}, torch::kFloat64));
+  gan::FeatureStats bad = good;
+  bad.mu = torch::full({4}, std::nan(""), torch::kFloat64);
+  CHECK_THROWS_WITH(gan::fid_from_stats(good, bad), Catch::Contains("FID is not finite"));
+  torch::Tensor x = torch::randn({20, 4});
+  torch::Tensor y = x.clone();
+  y[3][1] = std::nan("");
+  CHECK_THROWS_WITH(gan::fid_from_features(x, y), Catch::Contains("FID is not finite"));
+  CHECK_THROWS_WITH(gan::kid(x, x, {0, 10, 1}), Catch::Contains("KID needs at least 1 subset"));
+
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("gan_nan_stats_" + std::to_string(::getpid()) + ".npz"))
+                               .string();
+  gan::save_stats_npz(path, bad);
+  CHECK_THROWS_WITH(gan::load_stats_npz(path),
+                    Catch::Contains(path + ": statistics hold NaN or Inf"));
+  std::filesystem::remove(path);
 }

@@ -144,6 +144,12 @@ int run_evaluate(int argc, char** argv) {
   protocol.kid_subsets = args["kid-subsets"].as<int64_t>();
   protocol.kid_subset_size = args["kid-subset-size"].as<int64_t>();
   protocol.is_splits = args["is-splits"].as<int64_t>();
+  if (protocol.kid_subsets < 1 || protocol.kid_subsets > 1'000'000)
+    throw UsageError("--kid-subsets must be in [1, 1000000]");
+  if (protocol.kid_subset_size < 2 || protocol.kid_subset_size > 10'000'000)
+    throw UsageError("--kid-subset-size must be in [2, 10000000]");
+  if (protocol.is_splits < 1 || protocol.is_splits > 100'000)
+    throw UsageError("--is-splits must be in [1, 100000]");
   const int64_t batch = args["batch"].as<int64_t>();
   if (batch < 1) throw UsageError("--batch must be at least 1");
   std::optional<StatsCache> cache;

@@ -13,6 +13,8 @@
 
 #include "data/datasets.h"
 #include "data/transforms.h"
+#include <cmath>
+
 #include "src/core/errors.h"
 #include "src/core/files.h"
 #include "src/core/npy.h"
@@ -221,7 +223,16 @@ EvalResult compute_metrics(const std::vector<std::string>& metrics, FeatureSet& 
     if (spec.needs_probs && !fake.probs.defined())
       throw DataError(name + " needs detector class probabilities of the generated images");
     const auto t0 = std::chrono::steady_clock::now();
-    spec.compute(real, fake, protocol, r.values);
+    std::map<std::string, double> values;
+    spec.compute(real, fake, protocol, values);
+    for (const auto& [key, v] : values) {
+      // A NaN or Inf is never reported as a number (NaN statistics once printed "fid 0").
+      if (!std::isfinite(v)) {
+        throw DataError(name + ": '" + key + "' is not finite (" + std::to_string(v) +
+                        "); the features or statistics hold NaN or Inf");
+      }
+      r.values[key] = v;
+    }
     spdlog::debug("{} computed in {:.2f} s", name,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }

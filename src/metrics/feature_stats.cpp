@@ -36,7 +36,14 @@ FeatureStats load_stats_npz(const std::string& path) {
   if (s.sigma.dim() != 2 || s.sigma.size(0) != d || s.sigma.size(1) != d)
     throw DataError(path + ": sigma must be [" + std::to_string(d) + ", " + std::to_string(d) +
                     "] to match mu");
-  if (arrays.count("count")) s.count = arrays["count"].to(torch::kInt64).item<int64_t>();
+  if (!torch::isfinite(s.mu).all().item<bool>() || !torch::isfinite(s.sigma).all().item<bool>()) {
+    throw DataError(path + ": statistics hold NaN or Inf (mu or sigma)");
+  }
+  if (arrays.count("count")) {
+    if (arrays["count"].numel() != 1) throw DataError(path + ": 'count' must be one number");
+    s.count = arrays["count"].to(torch::kInt64).item<int64_t>();
+    if (s.count < 0) throw DataError(path + ": 'count' is negative");
+  }
   return s;
 }
 

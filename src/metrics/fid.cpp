@@ -47,12 +47,18 @@ double trace_sqrt_product(const torch::Tensor& sigma1, const torch::Tensor& sigm
 
 double fid_from_stats(const FeatureStats& a, const FeatureStats& b) {
   check_dims(a.mu.size(0), b.mu.size(0));
+  for (const auto* t : {&a.mu, &a.sigma, &b.mu, &b.sigma}) {
+    if (!torch::isfinite(*t).all().item<bool>())
+      throw DataError("FID is not finite: the statistics hold NaN or Inf");
+  }
   torch::NoGradGuard no_grad;
   const double mean_term =
       (a.mu.to(torch::kFloat64) - b.mu.to(torch::kFloat64)).pow(2).sum().item<double>();
   const double tr1 = a.sigma.to(torch::kFloat64).trace().item<double>();
   const double tr2 = b.sigma.to(torch::kFloat64).trace().item<double>();
   const double fid = mean_term + tr1 + tr2 - 2.0 * trace_sqrt_product(a.sigma, b.sigma);
+  // max(0, NaN) is 0: a NaN input must never read as a perfect score.
+  if (!std::isfinite(fid)) throw DataError("FID is not finite: the statistics hold NaN or Inf");
   return std::max(0.0, fid);
 }
 
@@ -60,6 +66,8 @@ double fid_from_features(const torch::Tensor& a_in, const torch::Tensor& b_in) {
   if (a_in.dim() != 2 || b_in.dim() != 2 || a_in.size(0) < 2 || b_in.size(0) < 2)
     throw DataError("FID needs two [N, D] feature arrays with N >= 2");
   check_dims(a_in.size(1), b_in.size(1));
+  if (!torch::isfinite(a_in).all().item<bool>() || !torch::isfinite(b_in).all().item<bool>())
+    throw DataError("FID is not finite: the features hold NaN or Inf");
   torch::NoGradGuard no_grad;
   torch::Tensor a = a_in.to(torch::kCPU, torch::kFloat64);
   torch::Tensor b = b_in.to(torch::kCPU, torch::kFloat64);
@@ -73,6 +81,7 @@ double fid_from_features(const torch::Tensor& a_in, const torch::Tensor& b_in) {
   torch::Tensor cross = torch::matmul(scatter_factor(a), scatter_factor(b).t());
   const double nuclear = torch::linalg_svdvals(cross).sum().item<double>();
   const double fid = mean_term + tr1 + tr2 - 2.0 * nuclear / std::sqrt(na * nb);
+  if (!std::isfinite(fid)) throw DataError("FID is not finite: the features hold NaN or Inf");
   return std::max(0.0, fid);
 }
 

@@ -44,8 +44,10 @@ double mmd2_unbiased_poly(const torch::Tensor& x_in, const torch::Tensor& y_in) 
 KidResult kid(const torch::Tensor& real, const torch::Tensor& fake, const KidOptions& opt) {
   if (real.dim() != 2 || fake.dim() != 2 || real.size(1) != fake.size(1))
     throw DataError("KID needs two [N, D] feature arrays with the same D");
+  if (opt.num_subsets < 1) throw DataError("KID needs at least 1 subset");
   KidResult r;
   const int64_t n = std::min(real.size(0), fake.size(0));
+  if (n < 2) throw DataError("KID needs at least 2 real and 2 generated samples");
   r.subset_size = opt.subset_size;
   if (n < opt.subset_size) {
     spdlog::warn("KID: only {} samples (real {}, fake {}), subset size clamped from {} to {}", n,
