@@ -33,7 +33,7 @@ TEST_CASE("usage and config errors exit 2 with one line of context", "[cli]") {
   CHECK(bad.err == "error: --set optim.lr_g=-1: optim.lr_g must be > 0 (got -1)\n");
   auto missing = run({"config", "--config", "/nonexistent/x.yaml"});
   CHECK(missing.code == 2);
-  CHECK_THAT(missing.err, Catch::Contains("/nonexistent/x.yaml: cannot open config file"));
+  CHECK_THAT(missing.err, Catch::Contains("/nonexistent/x.yaml: no such config file"));
   auto component = run({"config", "--set", "model.generator=stylegan9"});
   CHECK(component.code == 2);
   CHECK_THAT(component.err, Catch::Contains("unknown generator 'stylegan9' (known: "));
