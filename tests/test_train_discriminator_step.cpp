@@ -42,9 +42,10 @@ TEST_CASE("D scores each fake with the label it was generated from", "[discrimin
   in.real_labels = torch::tensor({0, 1, 2, 3}, torch::kLong);
   in.z = torch::randn({4, 3});
   in.fake_labels = torch::tensor({7, 5, 7, 2}, torch::kLong);
-  in.loss_type = "wasserstein";
-  in.gp_weight = 1.0;
-  const gan::DiscriminatorStepTerms t = gan::discriminator_step_terms(g, d, in);
+  gan::DiscriminatorStepSettings settings;
+  settings.loss_type = "wasserstein";
+  settings.gp_weight = 1.0;
+  const gan::DiscriminatorStepTerms t = gan::discriminator_step_terms(g, d, settings, in);
   REQUIRE(d.calls.size() == 3);  // reals, fakes, GP interpolates
   CHECK(torch::equal(d.calls[0].second, in.real_labels));
   // The fakes: pixel value 100 + their generation label, scored with that same label.
@@ -61,8 +62,9 @@ TEST_CASE("D step rejects rows that do not line up", "[discriminator_step]") {
   gan::DiscriminatorStepInputs in;
   in.real = torch::zeros({4, 1, 4, 4});
   in.z = torch::randn({3, 3});
-  in.loss_type = "hinge";
-  CHECK_THROWS_AS(gan::discriminator_step_terms(g, d, in), std::invalid_argument);
+  gan::DiscriminatorStepSettings settings;
+  settings.loss_type = "hinge";
+  CHECK_THROWS_AS(gan::discriminator_step_terms(g, d, settings, in), std::invalid_argument);
 }
 
 TEST_CASE("a conditional run with a short last batch and GP trains", "[discriminator_step]") {

@@ -332,39 +332,37 @@ int run_generate(int argc, char** argv) {
         conditional ? torch::tensor(labels, torch::kLong).to(device) : torch::Tensor();
     const torch::Tensor images = loaded.g->forward(z, y).to(torch::kCPU);
     for (int64_t i = first; i < last; ++i) {
-      const torch::Tensor one = images.slice(0, i - first, i - first + 1);
+      const cv::Mat image = make_grid(images.slice(0, i - first, i - first + 1), 1);
       if (interp.empty()) {
-        save_image((fs::path(outdir) / (stems[size_t(i - first)] + "." + format)).string(),
-                   make_grid(one, 1));
+        save_image((fs::path(outdir) / (stems[size_t(i - first)] + "." + format)).string(), image);
         continue;
       }
       if (!frames_dir.empty()) {
         char name[32];
         std::snprintf(name, sizeof(name), "frame%05lld.png", (long long)i);
-        save_image((fs::path(frames_dir) / name).string(), make_grid(one, 1));
+        save_image((fs::path(frames_dir) / name).string(), image);
       }
       if (!video_path.empty()) {
-        const cv::Mat frame = make_grid(one, 1);
         if (!video.isOpened()) {
           video.open(video_path, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps,
-                     cv::Size(frame.cols, frame.rows), frame.channels() == 3);
+                     cv::Size(image.cols, image.rows), image.channels() == 3);
           if (!video.isOpened()) {
             throw std::runtime_error(video_path +
                                      ": OpenCV cannot open a video writer (try --frames)");
           }
         }
-        video.write(frame);
+        video.write(image);
       }
     }
-    if (npy) npy->append(to_uint8_nhwc(images));
-    if (kept_rows < keep_limit) {
-      const int64_t take = std::min<int64_t>(keep_limit - kept_rows, images.size(0));
-      // The grid's own uint8 values (as to_uint8_nhwc computes them) in a quarter of the memory;
-      // kept_images() maps them back to floats that quantise to the same bytes.
-      kept.push_back((images.slice(0, 0, take).to(torch::kFloat) * 127.5f + 128.0f)
-                         .clamp(0, 255)
-                         .to(torch::kUInt8));
-      kept_rows += take;
+    if (npy || kept_rows < keep_limit) {
+      // One uint8 conversion per batch serves the .npy rows and the kept grid images.
+      const torch::Tensor u8 = to_uint8_nhwc(images);
+      if (npy) npy->append(u8);
+      if (kept_rows < keep_limit) {
+        const int64_t take = std::min<int64_t>(keep_limit - kept_rows, u8.size(0));
+        kept.push_back(u8.slice(0, 0, take));
+        kept_rows += take;
+      }
     }
     if (tty) {
       std::fprintf(stderr, "\rgenerated %lld/%lld", (long long)last, (long long)count);
@@ -374,7 +372,10 @@ int run_generate(int argc, char** argv) {
   if (tty) std::fputc('\n', stderr);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto kept_images = [&] { return (torch::cat(kept).to(torch::kFloat) - 127.5f) / 127.5f; };
+  // Back to [-1, 1] floats that quantise to the same bytes again (u + 0.5 truncates to u).
+  auto kept_images = [&] {
+    return (torch::cat(kept).permute({0, 3, 1, 2}).to(torch::kFloat) - 127.5f) / 127.5f;
+  };
   if (grid) {
     save_image_grid((fs::path(outdir) / ("grid." + format)).string(), kept_images(), grid->first);
   }

@@ -114,14 +114,13 @@ std::string inflate_raw(const unsigned char* data, size_t size, size_t out_size,
 
 }  // namespace
 
-std::string npy_bytes(const torch::Tensor& t_in) {
-  torch::Tensor t = t_in.detach().to(torch::kCPU).contiguous();
+std::string npy_header(torch::ScalarType dtype, c10::IntArrayRef sizes) {
   std::string shape = "(";
-  for (int64_t i = 0; i < t.dim(); ++i) shape += std::to_string(t.size(i)) + ", ";
-  if (t.dim() > 1) shape.resize(shape.size() - 2);
-  if (t.dim() == 1) shape.resize(shape.size() - 1);  // "(5,)"
+  for (int64_t d : sizes) shape += std::to_string(d) + ", ";
+  if (sizes.size() > 1) shape.resize(shape.size() - 2);
+  if (sizes.size() == 1) shape.resize(shape.size() - 1);  // "(5,)"
   shape += ")";
-  std::string header = std::string("{'descr': '") + descr_of(t.scalar_type()) +
+  std::string header = std::string("{'descr': '") + descr_of(dtype) +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";
   // Pad so the data starts on a 64-byte boundary, header ending in '\n' (format 1.0).
   const size_t unpadded = 10 + header.size() + 1;
@@ -129,7 +128,12 @@ std::string npy_bytes(const torch::Tensor& t_in) {
   header.push_back('\n');
   std::string out("\x93NUMPY\x01\x00", 8);
   wr16(out, static_cast<uint16_t>(header.size()));
-  out += header;
+  return out + header;
+}
+
+std::string npy_bytes(const torch::Tensor& t_in) {
+  torch::Tensor t = t_in.detach().to(torch::kCPU).contiguous();
+  std::string out = npy_header(t.scalar_type(), t.sizes());
   const size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
   out.append(static_cast<const char*>(t.data_ptr()), nbytes);
   return out;

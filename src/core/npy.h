@@ -11,6 +11,10 @@
 
 namespace gan {
 
+// The .npy format-1.0 header (magic, version, length, padded dict) of a C-order array; the
+// data follows it directly. Also used to stream rows into a file (NpyStreamWriter).
+std::string npy_header(torch::ScalarType dtype, c10::IntArrayRef sizes);
+
 // Serialises a CPU-convertible tensor as .npy bytes (made contiguous, written in C order).
 std::string npy_bytes(const torch::Tensor& t);
 

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "src/core/npy.h"
+
 namespace gan {
 
 namespace {
@@ -19,20 +21,9 @@ NpyStreamWriter::NpyStreamWriter(std::string path, int64_t rows, std::vector<int
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   file_ = std::fopen(tmp_.c_str(), "wb");
   if (!file_) fail(path_, "cannot create file");
-  std::string shape = "(" + std::to_string(rows_);
-  for (int64_t d : row_shape_) shape += ", " + std::to_string(d);
-  if (row_shape_.empty()) shape += ",";
-  std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': " + shape + "), }";
-  // Format 1.0: magic, version, 2-byte length; data starts on a 64-byte boundary.
-  const size_t unpadded = 10 + header.size() + 1;
-  header.append((64 - unpadded % 64) % 64, ' ');
-  header.push_back('\n');
-  std::string prefix = "\x93NUMPY";
-  prefix += '\x01';
-  prefix += '\x00';
-  prefix += char(header.size() & 0xff);
-  prefix += char(header.size() >> 8);
-  const std::string all = prefix + header;
+  std::vector<int64_t> sizes = {rows_};
+  sizes.insert(sizes.end(), row_shape_.begin(), row_shape_.end());
+  const std::string all = npy_header(torch::kUInt8, sizes);
   if (std::fwrite(all.data(), 1, all.size(), file_) != all.size()) fail(path_, "write failed");
 }
 

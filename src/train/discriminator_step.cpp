@@ -9,6 +9,7 @@
 namespace gan {
 
 DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorImpl& d,
+                                                const DiscriminatorStepSettings& settings,
                                                 const DiscriminatorStepInputs& in) {
   const int64_t n = in.real.size(0);
   if (in.z.size(0) != n || (in.fake_labels.defined() && in.fake_labels.size(0) != n) ||
@@ -20,18 +21,21 @@ DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorI
     torch::NoGradGuard no_grad;
     fake = g.forward(in.z, in.fake_labels);
   }
-  const bool r1 = in.r1_weight > 0;
+  const bool r1 = settings.r1_weight > 0;
   const torch::Tensor real_in = r1 ? in.real.detach().requires_grad_(true) : in.real;
   DiscriminatorStepTerms out;
-  out.real_logits = d.forward(diff_augment(real_in, in.diffaugment, in.rows), in.real_labels);
-  out.fake_logits = d.forward(diff_augment(fake, in.diffaugment, in.rows), in.fake_labels);
-  out.loss = d_loss(in.loss_type, out.real_logits, out.fake_logits);
+  out.real_logits =
+      d.forward(diff_augment(real_in, settings.diffaugment, settings.rows), in.real_labels);
+  out.fake_logits =
+      d.forward(diff_augment(fake, settings.diffaugment, settings.rows), in.fake_labels);
+  out.loss = d_loss(settings.loss_type, out.real_logits, out.fake_logits);
   out.reg = torch::zeros({}, out.loss.options());
-  if (r1) out.reg = out.reg + r1_penalty(out.real_logits, real_in) * in.r1_weight;
-  if (in.gp_weight > 0) {
+  if (r1) out.reg = out.reg + r1_penalty(out.real_logits, real_in) * settings.r1_weight;
+  if (settings.gp_weight > 0) {
     const torch::Tensor alpha =
-        in.rows.pick(torch::rand({in.rows.total_for(n)}, in.real.options()), n);
-    out.reg = out.reg + gradient_penalty_at(d, in.real, fake, in.real_labels, alpha) * in.gp_weight;
+        settings.rows.pick(torch::rand({settings.rows.total_for(n)}, in.real.options()), n);
+    out.reg =
+        out.reg + gradient_penalty_at(d, in.real, fake, in.real_labels, alpha) * settings.gp_weight;
   }
   return out;
 }

@@ -12,16 +12,20 @@
 
 namespace gan {
 
-struct DiscriminatorStepInputs {
-  torch::Tensor real;         // [n, C, H, W]
-  torch::Tensor real_labels;  // [n] int64, undefined when unconditional
-  torch::Tensor z;            // [n, z_dim]
-  torch::Tensor fake_labels;  // [n] int64, undefined when unconditional
+// What stays the same from one micro-batch to the next (built once per run).
+struct DiscriminatorStepSettings {
   std::string loss_type;
   std::vector<std::string> diffaugment;
   BatchRows rows;        // where these rows sit in the global micro-batch (draws)
   double r1_weight = 0;  // > 0: R1 at the reals, already scaled (gamma / 2 x interval)
   double gp_weight = 0;  // > 0: WGAN-GP, already scaled (lambda x interval)
+};
+
+struct DiscriminatorStepInputs {
+  torch::Tensor real;         // [n, C, H, W]
+  torch::Tensor real_labels;  // [n] int64, undefined when unconditional
+  torch::Tensor z;            // [n, z_dim]
+  torch::Tensor fake_labels;  // [n] int64, undefined when unconditional
 };
 
 struct DiscriminatorStepTerms {
@@ -35,6 +39,7 @@ struct DiscriminatorStepTerms {
 // scores the interpolate with real image i's label (the rule of conditional WGAN-GP codes such
 // as StudioGAN's); its weights are drawn for the global micro-batch and picked by `rows`.
 DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorImpl& d,
+                                                const DiscriminatorStepSettings& settings,
                                                 const DiscriminatorStepInputs& in);
 
 }  // namespace gan

@@ -305,6 +305,14 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
                       ") x train.accumulate (" + std::to_string(cfg.train.accumulate) +
                       ") equal parts");
   }
+  // The D step's settings without and with its (lazy) regulariser, built once.
+  DiscriminatorStepSettings d_settings;
+  d_settings.loss_type = cfg.loss.type;
+  d_settings.diffaugment = cfg.augment.diffaugment;
+  d_settings.rows = micro_rows;
+  DiscriminatorStepSettings d_settings_reg = d_settings;
+  d_settings_reg.r1_weight = cfg.loss.r1_gamma * 0.5 * cfg.loss.reg_interval;
+  d_settings_reg.gp_weight = cfg.loss.gp_lambda * cfg.loss.reg_interval;
   const int64_t target_nimg = int64_t(std::llround(cfg.train.kimg * 1000.0));
   auto done = [&] {
     return cfg.train.kimg > 0 ? run.progress.nimg >= target_nimg
@@ -441,14 +449,8 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
         in.z = z_mine.slice(0, start, start + rows);
         if (fake_labels_mine.defined())
           in.fake_labels = fake_labels_mine.slice(0, start, start + rows);
-        in.loss_type = cfg.loss.type;
-        in.diffaugment = cfg.augment.diffaugment;
-        in.rows = micro_rows;
-        if (regularise) {
-          in.r1_weight = cfg.loss.r1_gamma * 0.5 * cfg.loss.reg_interval;
-          in.gp_weight = cfg.loss.gp_lambda * cfg.loss.reg_interval;
-        }
-        const DiscriminatorStepTerms t = discriminator_step_terms(*run.g, *run.d, in);
+        const DiscriminatorStepTerms t =
+            discriminator_step_terms(*run.g, *run.d, regularise ? d_settings_reg : d_settings, in);
         ((t.loss + t.reg) / double(cfg.train.accumulate)).backward();
         loss_d_step += t.loss.item<double>() / cfg.train.accumulate;
         reg_step += t.reg.item<double>() / cfg.train.accumulate;
