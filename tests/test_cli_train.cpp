@@ -57,6 +57,49 @@ TEST_CASE("SIGTERM finishes the step, writes a checkpoint and exits 0 - resume c
   fs::remove_all(out);
 }
 
+TEST_CASE("SIGTERM during start-up stops cleanly: exit 0, a step-0 checkpoint, resumable",
+          "[cli][signal]") {
+  // Once the handler was installed only at the loop: a signal while the data and networks were
+  // being set up killed the process (exit 143) and left a run folder without a checkpoint.
+  const fs::path out = fs::temp_directory_path() / ("gan_sigstart_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  const std::string cfg = test_cli::config("synthetic_shapes_tiny.yaml");
+  const fs::path err = out.string() + ".err";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen(err.c_str(), "w", stderr);
+    execl(GAN_BINARY, GAN_BINARY, "train", "--config", cfg.c_str(), "--outdir", out.c_str(),
+          "--set", "train.steps=1000000", "--set", "train.snapshot_kimg=1000", "--set",
+          "data.synthetic_count=20000", (char*)nullptr);
+    _exit(127);
+  }
+  // log.txt is the first file of the run folder, written before the data is read.
+  const fs::path log = out / "00000-synthetic_shapes_tiny" / "log.txt";
+  bool started = false;
+  for (int i = 0; i < 3000 && !started; ++i) {
+    started = fs::exists(log);
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(started);
+  REQUIRE(kill(pid, SIGTERM) == 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  INFO(test_cli::slurp(err.string()));
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THAT(test_cli::slurp(err.string()), Catch::Contains("stopped by signal 15"));
+  auto ckpts = gan::list_checkpoints((out / "00000-synthetic_shapes_tiny").string());
+  REQUIRE(ckpts.size() == 1);
+  auto resumed = test_cli::run(
+      {"train", "--resume", "latest", "--outdir", out.string(), "--set", "train.steps=2"});
+  INFO(resumed.err);
+  CHECK(resumed.code == 0);
+  fs::remove_all(out);
+  fs::remove(err);
+}
+
 TEST_CASE("an unwritable output folder is a clear error", "[cli]") {
   auto r = test_cli::run({"train", "--config", test_cli::config("synthetic_shapes_tiny.yaml"),
                           "--outdir", "/proc/gan_cannot_write_here"});

@@ -82,6 +82,14 @@ TEST_CASE("evaluate_metrics through a detector: identical sets give FID 0", "[me
   // Same as one batch of the quantised images.
   CHECK(torch::allclose(real.features, det->features(gan::quantize_images(imgs)), 1e-5, 1e-6));
 
+  // A stop request abandons the extraction between batches (the in-training evaluation's signal
+  // path): after the second batch here, so two batches' worth of images were embedded.
+  int64_t asked = 0;
+  gan::ExtractOptions stoppable = opt;
+  stoppable.should_stop = [&asked] { return ++asked > 2; };
+  CHECK_THROWS_AS(gan::extract_features(*det, src, 40, stoppable), gan::Interrupted);
+  CHECK(asked == 3);
+
   gan::EvalProtocol p;
   p.is_splits = 4;
   gan::EvalResult r =

@@ -4,6 +4,7 @@
 // the parent's test state that nobody reads).
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +17,9 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "src/core/errors.h"
@@ -444,4 +447,130 @@ TEST_CASE("spawn_local_processes stops the others when one rank fails", "[distri
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
   CHECK_THROWS_AS(spawn_local_processes(0, {"/bin/true"}), UsageError);
   CHECK(spawn_local_processes(1, {"/nonexistent/gan"}) == 127);
+}
+
+TEST_CASE("distributed deadlines come from the config, the environment overrides them",
+          "[distributed]") {
+  EnvScope env;
+  env.set("GAN_DIST_TIMEOUT_S", nullptr);
+  env.set("GAN_DIST_RENDEZVOUS_TIMEOUT_S", nullptr);
+  DistTimeouts t = dist_timeouts_from_environment(42, 7);
+  CHECK(t.collective == std::chrono::seconds(42));
+  CHECK(t.rendezvous == std::chrono::seconds(7));
+  env.set("GAN_DIST_TIMEOUT_S", "90");
+  env.set("GAN_DIST_RENDEZVOUS_TIMEOUT_S", "30");
+  t = dist_timeouts_from_environment(42, 7);
+  CHECK(t.collective == std::chrono::seconds(90));
+  CHECK(t.rendezvous == std::chrono::seconds(30));
+  // Malformed or out-of-range values were once silently 1 s (atoi, then max(1, .)).
+  for (const char* bad : {"abc", "0", "-5", "10m", "1e3", "86401"}) {
+    INFO(bad);
+    env.set("GAN_DIST_TIMEOUT_S", bad);
+    CHECK_THROWS_AS(dist_timeouts_from_environment(42, 7), ConfigError);
+    CHECK_THROWS_WITH(dist_timeouts_from_environment(42, 7), Catch::Contains("GAN_DIST_TIMEOUT_S"));
+  }
+  env.set("GAN_DIST_TIMEOUT_S", nullptr);
+  env.set("GAN_DIST_RENDEZVOUS_TIMEOUT_S", "soon");
+  CHECK_THROWS_WITH(dist_timeouts_from_environment(42, 7),
+                    Catch::Contains("GAN_DIST_RENDEZVOUS_TIMEOUT_S"));
+}
+
+TEST_CASE("the rendezvous bound holds even when the collective timeout is longer",
+          "[distributed]") {
+  // Once the rendezvous waited max(collective, rendezvous): 600 s instead of the documented 300.
+  const int port = find_free_port();
+  auto codes = run_ranks(1, [&](int) {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      ProcessGroup pg(make_env(0, 2, port), torch::kCPU, milliseconds(120000), milliseconds(1000));
+    } catch (const std::runtime_error& e) {
+      CHILD_CHECK(std::string(e.what()).find("rendezvous") != std::string::npos);
+      CHILD_CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
+      return 0;
+    }
+    return 3;
+  });
+  CHECK(codes == std::vector<int>{0});
+}
+
+namespace {
+
+// Waits (bounded) until every path exists.
+bool wait_for_files(const std::vector<fs::path>& paths, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool all = true;
+    for (const auto& p : paths) all = all && fs::exists(p);
+    if (all) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return false;
+}
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A launcher of 2 ranks in a forked child (its own process group, like a shell job). Each rank
+// appends the name of every signal it receives to <dir>/got<rank> and leaves <dir>/ready<rank>
+// once its traps are set; INT and TERM end it with status 0.
+pid_t start_launcher(const fs::path& dir) {
+  const std::string script =
+      "trap 'echo INT >> \"$1/got$RANK\"; touch \"$1/done$RANK\"; exit 0' INT; "
+      "trap 'echo TERM >> \"$1/got$RANK\"; touch \"$1/done$RANK\"; exit 0' TERM; "
+      "touch \"$1/ready$RANK\"; while :; do sleep 0.05; done";
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    alarm(60);
+    _exit(spawn_local_processes(2, {"/bin/sh", "-c", script, "sh", dir.string()}));
+  }
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE("the launcher forwards SIGINT to every rank, exactly once", "[distributed]") {
+  const fs::path dir = fs::temp_directory_path() / ("gan_sigint_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const pid_t launcher = start_launcher(dir);
+  REQUIRE(launcher > 0);
+  REQUIRE(wait_for_files({dir / "ready0", dir / "ready1"}, std::chrono::seconds(30)));
+  SECTION("kill -INT <launcher pid> (was ignored: the ranks trained on)") {
+    REQUIRE(kill(launcher, SIGINT) == 0);
+  }
+  SECTION("kill -INT to the launcher's process group, as `kill -INT %1` or Ctrl-C do") {
+    // The ranks run in their own groups, so each still gets it once, from the launcher (twice
+    // would read as the second, exit-at-once signal).
+    REQUIRE(kill(-launcher, SIGINT) == 0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(launcher, &status, 0) == launcher);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(read_all(dir / "got0") == "INT\n");
+  CHECK(read_all(dir / "got1") == "INT\n");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("ranks get SIGTERM when the launcher is killed", "[distributed]") {
+  const fs::path dir = fs::temp_directory_path() / ("gan_orphan_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const pid_t launcher = start_launcher(dir);
+  REQUIRE(launcher > 0);
+  REQUIRE(wait_for_files({dir / "ready0", dir / "ready1"}, std::chrono::seconds(30)));
+  REQUIRE(kill(launcher, SIGKILL) == 0);
+  REQUIRE(waitpid(launcher, nullptr, 0) == launcher);
+  // The ranks are not our children now; their trap leaves the file as they stop.
+  CHECK(wait_for_files({dir / "done0", dir / "done1"}, std::chrono::seconds(30)));
+  CHECK(read_all(dir / "got0").rfind("TERM\n", 0) == 0);
+  CHECK(read_all(dir / "got1").rfind("TERM\n", 0) == 0);
+  fs::remove_all(dir);
 }

@@ -3,11 +3,13 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
 #include "models/networks.h"
 #include "src/core/config.h"
+#include "src/core/errors.h"
 #include "src/core/files.h"
 #include "src/train/checkpoint.h"
 #include "src/train/snapshot.h"
@@ -65,6 +67,14 @@ gan::TrainResult resume_to(const gan::TrainResult& half, int64_t steps,
       gan::read_checkpoint_info(half.last_checkpoint).config_yaml, "stored");
   gan::apply_override(cfg, "train.steps=" + std::to_string(steps));
   return gan::train(cfg, options);
+}
+
+// What a real evaluation hook leaves behind: one metric-<name>.jsonl row per evaluation (the
+// resume looks for it).
+void append_metric_row(const gan::TrainEvalRequest& req, const std::string& name) {
+  std::ofstream(fs::path(req.run_dir) / ("metric-" + name + ".jsonl"), std::ios::app)
+      << "{\"metric\": \"" << name << "\", \"kimg\": " << req.kimg << ", \"step\": " << req.step
+      << "}\n";
 }
 
 }  // namespace
@@ -176,6 +186,7 @@ TEST_CASE("in-training evaluation sees the checkpointed G_ema and leaves the RNG
     CHECK(stored.step == req.step);
     CHECK(torch::equal(gan::generate_samples(*req.generator, 0, 0, 4, torch::kCPU),
                        gan::generate_samples(stored, 0, 0, 4, torch::kCPU)));
+    append_metric_row(req, "fid");
     return std::map<std::string, double>{{"fid", torch::randn({1000}).abs().sum().item<double>()}};
   });
   struct Reset {
@@ -302,5 +313,51 @@ TEST_CASE("on_nan: rollback reloads the last checkpoint with lower learning rate
   CHECK(gan::read_checkpoint_info(good.last_checkpoint).progress.step == 2);
   const std::string log = gan::read_file(good.run_dir + "/log.txt");
   CHECK(log.find("rolled back to") != std::string::npos);
+  fs::remove_all(out);
+}
+
+TEST_CASE("a signal during an evaluation abandons it; the resume redoes the missing row",
+          "[trainer][resume][signal]") {
+  // The hook plays both parts: the first call receives SIGTERM midway (through the trainer's
+  // handler) and gives up as extract_features does; later calls evaluate and write their row.
+  std::vector<int64_t> evaluated_steps;
+  bool interrupt_next = true;
+  gan::set_train_eval_hook([&](const gan::TrainEvalRequest& req) {
+    evaluated_steps.push_back(req.step);
+    if (interrupt_next) {
+      interrupt_next = false;
+      REQUIRE(req.should_stop);
+      CHECK_FALSE(req.should_stop());
+      std::raise(SIGTERM);
+      CHECK(req.should_stop());
+      throw gan::Interrupted("test: evaluation stopped");
+    }
+    append_metric_row(req, "fid");
+    return std::map<std::string, double>{{"fid", 1.0}};
+  });
+  struct Reset {
+    ~Reset() { gan::set_train_eval_hook(nullptr); }
+  } reset;
+  const auto out = fresh_dir("eval_interrupt");
+  gan::TrainRunOptions options = run_options(out);
+  options.handle_signals = true;
+  const gan::TrainResult stopped = gan::train(
+      tiny({"train.steps=8", "metrics.names=[fid]", "metrics.every_kimg=0.032"}), options);
+  CHECK(stopped.interrupted);
+  CHECK(stopped.step == 2);  // the first evaluation (32 images = 2 steps) was the one stopped
+  CHECK(evaluated_steps == std::vector<int64_t>{2});
+  CHECK_FALSE(fs::exists(fs::path(stopped.run_dir) / "metric-fid.jsonl"));
+
+  const gan::TrainResult resumed = resume_to(stopped, 8, run_options(out));
+  CHECK_FALSE(resumed.interrupted);
+  // Step 2 first (its row was missing), then the due ones.
+  CHECK(evaluated_steps == std::vector<int64_t>{2, 2, 4, 6, 8});
+  const std::string rows =
+      gan::read_file((fs::path(stopped.run_dir) / "metric-fid.jsonl").string());
+  CHECK(std::count(rows.begin(), rows.end(), '\n') == 4);
+
+  // A resume of the finished run owes nothing: no evaluation is repeated.
+  resume_to(resumed, 8, run_options(out));
+  CHECK(evaluated_steps.size() == 5);
   fs::remove_all(out);
 }

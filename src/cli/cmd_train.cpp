@@ -7,6 +7,7 @@
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
 #include "src/core/errors.h"
+#include "src/core/stop_signal.h"
 #include "src/train/checkpoint.h"
 #include "src/train/components.h"
 #include "src/train/distributed.h"
@@ -50,6 +51,8 @@ int run_train(int argc, char** argv) {
     return spawn_local_processes((*args)["nproc"].as<int>(), child);
   }
 
+  // Before anything slow (config, data, networks): a signal from here on is a clean stop.
+  const StopSignalScope stop_on_signal;
   TrainRunOptions run_options;
   run_options.outdir = (*args)["outdir"].as<std::string>();
   run_options.desc = (*args)["desc"].as<std::string>();

@@ -133,6 +133,7 @@ void install_train_eval_hook(const Config& cfg) {
       } else {
         ExtractOptions opt;
         opt.probs = want_probs;
+        opt.should_stop = req.should_stop;
         std::vector<int64_t> shares;
         FeatureSet set = extract_shared(det, real.images, real.count, opt, nullptr, pg, &shares);
         spdlog::info("real features: {} images with {}, embedded by {}", real.count, det.name(),
@@ -160,6 +161,7 @@ void install_train_eval_hook(const Config& cfg) {
     }
     ExtractOptions opt;
     opt.probs = want_probs;
+    opt.should_stop = req.should_stop;
     std::vector<int64_t> shares;
     FeatureSet fake_set = extract_shared(det, fake, n, opt, fake_labels, pg, &shares);
     if (!leader) return std::map<std::string, double>();

@@ -319,6 +319,14 @@ const Table& key_table() {
               ge(0));
     t.add_bool("runtime.deterministic", REF(runtime.deterministic),
                "Use deterministic algorithms only (bit-exact resume on CPU).");
+    t.add_int32("runtime.dist_timeout_s", REF(runtime.dist_timeout_s),
+                "Distributed training: deadline of every collective in seconds (a stalled rank "
+                "fails the others after it); env GAN_DIST_TIMEOUT_S overrides.",
+                in_range(1, 86400));
+    t.add_int32("runtime.dist_rendezvous_timeout_s", REF(runtime.dist_rendezvous_timeout_s),
+                "Distributed training: how long the ranks wait for each other to arrive, in "
+                "seconds; env GAN_DIST_RENDEZVOUS_TIMEOUT_S overrides.",
+                in_range(1, 86400));
     // data
     t.add_string("data.type", REF(data.type),
                  "Dataset reader (registry name): mnist_idx, cifar_bin, image_folder, "

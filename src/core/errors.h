@@ -23,4 +23,10 @@ struct DataError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Work abandoned because a stop was requested (SIGINT/SIGTERM during an in-training
+// evaluation). Not a failure: the caller stops as it does for the signal.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace gan

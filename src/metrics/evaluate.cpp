@@ -11,9 +11,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <cmath>
 #include "data/datasets.h"
 #include "data/transforms.h"
-#include <cmath>
 
 #include "src/core/errors.h"
 #include "src/core/files.h"
@@ -65,6 +65,10 @@ FeatureSet extract_features(Detector& det, const ImageSource& images, int64_t nu
   const auto t0 = std::chrono::steady_clock::now();
   auto last_log = t0;
   for (int64_t start = 0; start < num; start += opt.batch) {
+    if (opt.should_stop && opt.should_stop()) {
+      throw Interrupted(det.name() + ": feature extraction stopped after " + std::to_string(start) +
+                        " of " + std::to_string(num) + " images");
+    }
     const int64_t count = std::min(opt.batch, num - start);
     torch::Tensor x = images(start, count);
     if (x.is_floating_point()) x = quantize_images(x);

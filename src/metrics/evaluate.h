@@ -60,6 +60,8 @@ struct ExtractOptions {
   int64_t batch = 64;
   bool probs = false;
   bool log_progress = true;
+  // Polled before each batch; when it returns true extraction stops with gan::Interrupted.
+  std::function<bool()> should_stop;
 };
 
 // Runs the detector over `num` images in batches under inference mode. `img_per_s`, when given,

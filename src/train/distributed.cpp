@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,6 +89,17 @@ DistEnv dist_env_from_environment() {
   return env;
 }
 
+DistTimeouts dist_timeouts_from_environment(int configured_timeout_s,
+                                            int configured_rendezvous_timeout_s) {
+  constexpr int kMaxSeconds = 86400;
+  DistTimeouts t;
+  t.collective = std::chrono::seconds(
+      env_int("GAN_DIST_TIMEOUT_S", 1, kMaxSeconds).value_or(configured_timeout_s));
+  t.rendezvous = std::chrono::seconds(env_int("GAN_DIST_RENDEZVOUS_TIMEOUT_S", 1, kMaxSeconds)
+                                          .value_or(configured_rendezvous_timeout_s));
+  return t;
+}
+
 #ifdef GAN_HAVE_C10D
 
 bool distributed_available() {
@@ -156,13 +168,14 @@ ProcessGroup::ProcessGroup(const DistEnv& env, c10::Device device,
     opts.isServer = env.rank == 0;
     opts.numWorkers = size_t(env.world_size);
     opts.waitWorkers = false;  // the arrival barrier below does it, with a clearer error
-    opts.timeout = std::max(timeout, rendezvous_timeout);
+    // The store's timeout bounds the connection to rank 0's server (retried until then).
+    opts.timeout = rendezvous_timeout;
     s.store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
     // Arrival barrier on the store, under the (long) rendezvous timeout: once it passes every
     // rank is alive, so the backend's own connection setup below fits in the (short)
     // collective timeout even on a loaded machine.
     if (s.store->add("gan/arrived", 1) == env.world_size) s.store->set("gan/all_arrived", {1});
-    s.store->wait({"gan/all_arrived"}, std::max(timeout, rendezvous_timeout));
+    s.store->wait({"gan/all_arrived"}, rendezvous_timeout);
 #ifdef USE_C10D_NCCL
     if (s.backend == "nccl") {
       // Lets the NCCL watchdog abort a collective that outlives the timeout instead of hanging.
@@ -402,12 +415,12 @@ int find_free_port() {
 
 namespace {
 
-// Children of spawn_local_processes, for the SIGTERM forwarder (async-signal-safe access only).
+// Children of spawn_local_processes, for the signal forwarder (async-signal-safe access only).
 constexpr int kMaxLocal = 256;
 volatile sig_atomic_t g_child_count = 0;
 pid_t g_children[kMaxLocal];
 
-extern "C" void forward_sigterm(int sig) {
+extern "C" void forward_signal(int sig) {
   for (int i = 0; i < g_child_count; ++i) {
     if (g_children[i] > 0) ::kill(g_children[i], sig);
   }
@@ -438,26 +451,29 @@ int spawn_local_processes(int nproc, const std::vector<std::string>& argv_withou
   for (const auto& a : argv_without_nproc) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
-  // Terminal Ctrl-C reaches every child through the process group; the launcher itself must
-  // survive it so it can collect their exit codes. SIGTERM (e.g. from a scheduler aimed at the
-  // launcher) is forwarded.
-  struct sigaction term {
-  }, old_term{}, ign{}, old_int{};
-  term.sa_handler = forward_sigterm;
-  sigemptyset(&term.sa_mask);
-  ign.sa_handler = SIG_IGN;
-  sigemptyset(&ign.sa_mask);
+  // Each rank runs in its own process group, so a signal reaches it exactly once: from the
+  // launcher, which forwards SIGINT, SIGTERM and SIGHUP (terminal Ctrl-C, `kill`, a scheduler,
+  // a closed terminal all reach the launcher's group). A rank that got a signal twice (directly
+  // and forwarded) would take it for the second, exit-at-once signal. If the launcher itself dies
+  // (SIGKILL), the ranks get SIGTERM from the kernel (PR_SET_PDEATHSIG) and stop cleanly.
+  struct sigaction forward {
+  }, old_term{}, old_int{}, old_hup{};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
   g_child_count = 0;
-  sigaction(SIGTERM, &term, &old_term);
-  sigaction(SIGINT, &ign, &old_int);
+  sigaction(SIGTERM, &forward, &old_term);
+  sigaction(SIGINT, &forward, &old_int);
+  sigaction(SIGHUP, &forward, &old_hup);
   struct Restore {
-    struct sigaction term, intr;
+    struct sigaction term, intr, hup;
     ~Restore() {
       sigaction(SIGTERM, &term, nullptr);
       sigaction(SIGINT, &intr, nullptr);
+      sigaction(SIGHUP, &hup, nullptr);
       g_child_count = 0;
     }
-  } restore{old_term, old_int};
+  } restore{old_term, old_int, old_hup};
+  const pid_t launcher = ::getpid();
 
   std::fflush(stdout);
   std::fflush(stderr);
@@ -473,6 +489,10 @@ int spawn_local_processes(int nproc, const std::vector<std::string>& argv_withou
     if (pid == 0) {
       ::signal(SIGTERM, SIG_DFL);
       ::signal(SIGINT, SIG_DFL);
+      ::signal(SIGHUP, SIG_DFL);
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != launcher) ::raise(SIGTERM);  // it died before prctl took effect
       setenv("RANK", std::to_string(r).c_str(), 1);
       setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
       setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);

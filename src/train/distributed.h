@@ -33,6 +33,17 @@ struct DistEnv {
 // malformed or out-of-range value.
 DistEnv dist_env_from_environment();
 
+// The distributed deadlines: the configured seconds (runtime.dist_timeout_s,
+// runtime.dist_rendezvous_timeout_s), each overridden by GAN_DIST_TIMEOUT_S /
+// GAN_DIST_RENDEZVOUS_TIMEOUT_S when set. An override that is not an integer in [1, 86400] is a
+// ConfigError naming the variable.
+struct DistTimeouts {
+  std::chrono::seconds collective{600};
+  std::chrono::seconds rendezvous{300};
+};
+DistTimeouts dist_timeouts_from_environment(int configured_timeout_s,
+                                            int configured_rendezvous_timeout_s);
+
 // True when this LibTorch build has c10d with Gloo compiled in (see CMakeLists.txt).
 bool distributed_available();
 
@@ -51,8 +62,8 @@ class ProcessGroup {
 
   // Rendezvous with the other ranks. `device` is where the training tensors live: CPU uses
   // Gloo; CUDA uses NCCL where compiled in, otherwise Gloo on host copies. `timeout` bounds
-  // every collective; `rendezvous_timeout` bounds the wait for all ranks to arrive, which is
-  // longer because launchers start ranks seconds (SLURM: minutes) apart.
+  // every collective; `rendezvous_timeout` alone bounds the wait for all ranks to arrive
+  // (launchers start ranks seconds, SLURM minutes, apart, so it is set separately).
   ProcessGroup(const DistEnv& env, c10::Device device,
                std::chrono::milliseconds timeout = kDefaultTimeout,
                std::chrono::milliseconds rendezvous_timeout = kDefaultRendezvousTimeout);

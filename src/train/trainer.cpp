@@ -21,6 +21,7 @@
 #include "src/core/files.h"
 #include "src/core/logging.h"
 #include "src/core/runtime.h"
+#include "src/core/stop_signal.h"
 #include "src/train/checkpoint.h"
 #include "src/train/diffaugment.h"
 #include "src/train/discriminator_step.h"
@@ -28,6 +29,7 @@
 #include "src/train/ema.h"
 #include "src/train/image_grid.h"
 #include "src/train/losses.h"
+#include "src/train/pending_evaluation.h"
 #include "src/train/snapshot.h"
 
 namespace gan {
@@ -35,37 +37,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::atomic<int> g_stop_signal{0};
 TrainEvalHook g_eval_hook;
-
-extern "C" void on_stop_signal(int sig) {
-  // A second signal while stopping falls back to the default action (immediate exit).
-  if (g_stop_signal.exchange(sig) != 0) {
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
-  }
-}
-
-// Installs SIGINT/SIGTERM handlers for the lifetime of the loop.
-struct SignalScope {
-  bool active;
-  struct sigaction old_int {
-  }, old_term{};
-  explicit SignalScope(bool enable) : active(enable) {
-    g_stop_signal = 0;
-    if (!active) return;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-  }
-  ~SignalScope() {
-    if (!active) return;
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
-  }
-};
 
 double peak_rss_mb() {
   struct rusage usage {};
@@ -188,6 +160,8 @@ void set_train_eval_hook(TrainEvalHook hook) {
 }
 
 TrainResult train(const Config& cfg, const TrainRunOptions& options) {
+  // Before any work: a signal during start-up stops the run cleanly (see the loop's start).
+  StopSignalScope signals(options.handle_signals);
   Run run;
   run.cfg = cfg;
   run.device = apply_runtime(cfg.runtime, cfg.where("runtime.device"));
@@ -200,9 +174,10 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     }
     if (run.device.is_cuda())
       run.device = c10::Device(c10::kCUDA, c10::DeviceIndex(dist.local_rank));
-    const char* timeout_env = std::getenv("GAN_DIST_TIMEOUT_S");
-    const int timeout_s = timeout_env ? std::max(1, std::atoi(timeout_env)) : 600;
-    run.pg = std::make_unique<ProcessGroup>(dist, run.device, std::chrono::seconds(timeout_s));
+    const DistTimeouts timeouts = dist_timeouts_from_environment(
+        cfg.runtime.dist_timeout_s, cfg.runtime.dist_rendezvous_timeout_s);
+    run.pg =
+        std::make_unique<ProcessGroup>(dist, run.device, timeouts.collective, timeouts.rendezvous);
     run.leader = dist.rank == 0;
     // One rank speaks; the others only report problems.
     if (!run.leader) spdlog::set_level(spdlog::level::warn);
@@ -337,7 +312,6 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     save_fakes(run, "fakes_init.png");
   }
 
-  SignalScope signals(options.handle_signals);
   const bool tty = isatty(STDERR_FILENO) != 0;
   auto kimg_of = [](int64_t nimg) { return double(nimg) / 1000.0; };
   auto next_boundary = [](int64_t nimg, double every_kimg) {
@@ -384,6 +358,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     request.step = run.progress.step;
     request.generator = &generator;
     request.pg = run.pg.get();
+    if (!run.pg) request.should_stop = [] { return stop_signal() != 0; };
     std::map<std::string, double> values;
     {
       // Whatever the evaluation draws must not move the training stream (the checkpoint just
@@ -424,8 +399,24 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     }
   };
 
+  // A run stopped or killed during an evaluation left its checkpoint without the metric row;
+  // the resume computes it first (the same values: the evaluation depends only on G_ema).
+  if (resuming && g_eval_hook && !cfg.metrics.names.empty()) {
+    const bool missing =
+        run.leader && metric_row_missing(run.dir, cfg.metrics, run.progress.nimg, done());
+    if (any_rank(missing)) {
+      spdlog::info("redoing the evaluation of {} (its metric row is missing)", run.last_checkpoint);
+      run_evaluation(run.last_checkpoint);
+    }
+  }
+
+  // A signal during start-up: stop before the first step (a new run still gets its step-0
+  // checkpoint below, so it can be resumed).
+  bool stop = any_rank(stop_signal() != 0);
+  if (stop) spdlog::warn("stopped by signal {} before the first step", stop_signal());
+
   // --- the loop -----------------------------------------------------------------------------
-  while (!done()) {
+  while (!stop && !done()) {
     // D steps.
     set_requires_grad(*run.d, true);
     double loss_d_step = 0, d_real_step = 0, d_fake_step = 0, reg_step = 0;
@@ -530,7 +521,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     ++tick.steps;
 
     const bool finished = done();
-    const bool stop = any_rank(g_stop_signal != 0);
+    stop = any_rank(stop_signal() != 0);
 
     // Tick: stats line and progress.
     if (run.progress.nimg >= next_tick || finished || stop) {
@@ -603,12 +594,21 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       next_snapshot = next_boundary(run.progress.nimg, cfg.train.snapshot_kimg);
       const std::string ckpt = run.leader ? run.write_checkpoint() : std::string();
       // Every rank evaluates its share (see run_evaluation); the decision is the same on all.
-      if (metric_due || (finished && !cfg.metrics.names.empty())) run_evaluation(ckpt);
+      if (metric_due || (finished && !cfg.metrics.names.empty())) {
+        try {
+          run_evaluation(ckpt);
+        } catch (const Interrupted&) {
+          // The checkpoint is written; `--resume` computes the missing metric row first.
+          spdlog::warn("evaluation at {:.2f} kimg interrupted by signal {}; a resume redoes it",
+                       kimg_of(run.progress.nimg), stop_signal());
+          stop = true;
+        }
+      }
       if (metric_due) next_metric = next_boundary(run.progress.nimg, cfg.metrics.every_kimg);
       if (run.pg) run.pg->barrier();  // the others wait while rank 0 writes
     }
     if (stop) {
-      spdlog::warn("stopped by signal {} at step {}; checkpoint {}", int(g_stop_signal),
+      spdlog::warn("stopped by signal {} at step {}; checkpoint {}", stop_signal(),
                    run.progress.step, run.last_checkpoint);
       break;
     }
@@ -622,7 +622,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   result.last_checkpoint = run.last_checkpoint;
   result.step = run.progress.step;
   result.nimg = run.progress.nimg;
-  result.interrupted = g_stop_signal != 0;
+  result.interrupted = stop_signal() != 0;
   return result;
 }
 

@@ -47,11 +47,17 @@ struct TrainEvalRequest {
   // rank holds the same network.
   const LoadedGenerator* generator = nullptr;
   ProcessGroup* pg = nullptr;  // null in a single-process run
+  // True once a stop signal arrived: the hook then abandons the evaluation by throwing
+  // gan::Interrupted (the trainer stops; a resume redoes it). Null in distributed runs, where
+  // the ranks must run the same collectives to the end.
+  std::function<bool()> should_stop;
 };
 
 // Hook for in-training evaluation: returns metric name -> value on rank 0 (other ranks may
 // return an empty map; the trainer shares rank 0's values with them). Set by the CLI when
 // metrics are configured, so the trainer does not depend on the metrics library's detectors.
+// Rank 0's hook appends one row per metric name to <run_dir>/metric-<name>.jsonl (kimg = the
+// request's); a resume whose checkpoint lacks its row evaluates it again (pending_evaluation.h).
 using TrainEvalHook = std::function<std::map<std::string, double>(const TrainEvalRequest&)>;
 void set_train_eval_hook(TrainEvalHook hook);
 
