@@ -608,8 +608,10 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       if (run.pg) run.pg->barrier();  // the others wait while rank 0 writes
     }
     if (stop) {
-      spdlog::warn("stopped by signal {} at step {}; checkpoint {}", stop_signal(),
-                   run.progress.step, run.last_checkpoint);
+      if (run.leader) {
+        spdlog::warn("stopped by signal {} at step {}; checkpoint {}", stop_signal(),
+                     run.progress.step, run.last_checkpoint);
+      }
       break;
     }
   }
