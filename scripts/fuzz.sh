@@ -35,16 +35,18 @@ for n in "${names[@]}"; do
   mkdir -p "build-fuzz/corpus/$n" "build-fuzz/crashes/$n"
   echo "== fuzz_$n: ${secs}s"
   status=ok
+  max_len=8192  # CIFAR records are 3 KB; checkpoint seeds ~10 KB, their zip directory at the end
+  [ "$n" != checkpoint ] || max_len=32768
   # The first folder collects new inputs; the committed seeds and regressions are read too.
   if ! "build-fuzz/fuzz_$n" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-      -max_len=8192 -print_final_stats=1 -artifact_prefix="build-fuzz/crashes/$n/" \
+      -max_len="$max_len" -print_final_stats=1 -artifact_prefix="build-fuzz/crashes/$n/" \
       "build-fuzz/corpus/$n" "tests/fuzz/$n" > "build-fuzz/logs/$n.log" 2>&1; then
     status=FAILED
     failed+=("$n")
     grep -E "ERROR|SUMMARY|Test unit written" "build-fuzz/logs/$n.log" | head -5 || true
   fi
   last=$(grep -E "^#[0-9]+" "build-fuzz/logs/$n.log" | tail -1 || true)
-  execs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "build-fuzz/logs/$n.log" | grep -oE "[0-9]+$" || echo "?")
+  execs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "build-fuzz/logs/$n.log" | grep -oE "[0-9]+$" | tail -1 || echo "?")
   cov=$(echo "$last" | grep -oE "cov: [0-9]+" | grep -oE "[0-9]+" || echo "?")
   ft=$(echo "$last" | grep -oE "ft: [0-9]+" | grep -oE "[0-9]+" || echo "?")
   printf '%-14s %10s %8s %8s %8s\n' "$n" "$execs" "$cov" "$ft" "$status" | tee -a build-fuzz/summary.txt

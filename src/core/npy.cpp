@@ -301,7 +301,7 @@ torch::Tensor parse_npy(const std::string& bytes, const std::string& source) {
   std::vector<int64_t> load_shape = shape;
   if (fortran) std::reverse(load_shape.begin(), load_shape.end());
   torch::Tensor t = torch::empty(load_shape, torch::TensorOptions().dtype(type));
-  std::memcpy(t.data_ptr(), bytes.data() + offset, nbytes);
+  if (nbytes > 0) std::memcpy(t.data_ptr(), bytes.data() + offset, nbytes);  // empty: no buffer
   if (fortran && t.dim() > 1) {
     std::vector<int64_t> perm(t.dim());
     for (int64_t i = 0; i < t.dim(); ++i) perm[i] = t.dim() - 1 - i;
