@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "src/core/errors.h"
+#include "src/core/limits.h"
 
 namespace gan::data_detail {
 
@@ -23,7 +24,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::vector<uint8_t> read_file_bytes_raw(const std::string& path) {
+std::vector<uint8_t> read_file_bytes_raw(const std::string& path, uint64_t max_bytes) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw DataError("file not found: " + path);
   if (!fs::is_regular_file(path, ec)) throw DataError("not a regular file: " + path);
@@ -32,6 +33,11 @@ std::vector<uint8_t> read_file_bytes_raw(const std::string& path) {
   in.seekg(0, std::ios::end);
   const std::streamoff n = in.tellg();
   in.seekg(0, std::ios::beg);
+  if (n < 0) throw DataError("cannot read file: " + path);
+  if (uint64_t(n) > max_bytes) {
+    throw DataError("file too large: " + path + " has " + std::to_string(n) + " bytes (at most " +
+                    std::to_string(max_bytes) + " are read)");
+  }
   std::vector<uint8_t> bytes(static_cast<size_t>(std::max<std::streamoff>(n, 0)));
   if (n > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), n)) {
     throw DataError("cannot read file: " + path);
@@ -40,11 +46,12 @@ std::vector<uint8_t> read_file_bytes_raw(const std::string& path) {
 }
 
 // Inflates a gzip member (or several concatenated) from memory; throws on a cut or bad stream.
-static std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& path) {
+static std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& path,
+                                   uint64_t max_bytes) {
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 32) != Z_OK) throw DataError("zlib init failed for " + path);
   std::vector<uint8_t> out;
-  out.reserve(in.size() * 4);
+  out.reserve(std::min<size_t>(in.size() * 4, size_t(64) << 20));
   zs.next_in = const_cast<Bytef*>(in.data());
   zs.avail_in = static_cast<uInt>(in.size());
   uint8_t buf[1 << 16];
@@ -54,7 +61,18 @@ static std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::st
     zs.avail_out = sizeof(buf);
     ret = inflate(&zs, Z_NO_FLUSH);
     if (ret != Z_OK && ret != Z_STREAM_END) break;
-    out.insert(out.end(), buf, buf + (sizeof(buf) - zs.avail_out));
+    const size_t got = sizeof(buf) - zs.avail_out;
+    // A few MB of gzip can inflate to many GB: stop at the cap instead of exhausting memory.
+    if (out.size() + got > max_bytes) {
+      inflateEnd(&zs);
+      throw DataError("gzip file decompresses to more than " + std::to_string(max_bytes) +
+                      " bytes (the limit; a decompression bomb or not a dataset): " + path);
+    }
+    // Grow by doubling but never past the cap, so the buffer itself stays within it.
+    if (out.size() + got > out.capacity()) {
+      out.reserve(size_t(std::min<uint64_t>(max_bytes, 2 * uint64_t(out.capacity()) + got)));
+    }
+    out.insert(out.end(), buf, buf + got);
     if (ret == Z_STREAM_END) {
       if (zs.avail_in == 0) break;
       inflateReset(&zs);  // concatenated gzip members
@@ -68,9 +86,9 @@ static std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::st
   return out;
 }
 
-std::vector<uint8_t> read_file_bytes(const std::string& path) {
-  std::vector<uint8_t> raw = read_file_bytes_raw(path);
-  if (raw.size() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) return gunzip(raw, path);
+std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes) {
+  std::vector<uint8_t> raw = read_file_bytes_raw(path, max_bytes);
+  if (raw.size() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) return gunzip(raw, path, max_bytes);
   return raw;
 }
 

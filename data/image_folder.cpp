@@ -4,24 +4,41 @@
 // "none"; "auto" = json if dataset.json exists, else folders if every image sits in a
 // sub-folder, else none.
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "data/datasets.h"
 #include "data/file_util.h"
 #include "src/core/errors.h"
+#include "src/core/limits.h"
 
 namespace gan {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+// dataset.json lists one short entry per image: 256 MiB is millions of images.
+constexpr uintmax_t kMaxJsonBytes = uintmax_t(256) << 20;
+
+// Pixels one image may decode to (8192x8192): OpenCV's own default (2^30 pixels) lets a
+// small crafted header ask for gigabytes. Set once before the first decode, as the variable is
+// read once; an explicit OPENCV_IO_MAX_IMAGE_PIXELS in the environment wins.
+void limit_decoded_pixels() {
+  static const bool once = [] {
+    ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(uint64_t(1) << 26).c_str(), 0);
+    return true;
+  }();
+  (void)once;
+}
 
 bool is_image(const fs::path& p) {
   static const std::vector<std::string> exts = {".png", ".jpg", ".jpeg", ".bmp", ".webp"};
@@ -32,18 +49,13 @@ bool is_image(const fs::path& p) {
 class ImageFolder : public Dataset {
  public:
   explicit ImageFolder(const DataConfig& cfg) : root_(cfg.path) {
+    limit_decoded_pixels();
     std::error_code ec;
     if (!fs::exists(cfg.path, ec)) throw DataError("data.path not found: " + cfg.path);
     if (!fs::is_directory(cfg.path, ec)) {
       throw DataError("data.path is not a folder: " + cfg.path + " (image_folder wants a folder)");
     }
-    for (auto it = fs::recursive_directory_iterator(
-             cfg.path, fs::directory_options::follow_directory_symlink);
-         it != fs::recursive_directory_iterator(); ++it) {
-      if (it->is_regular_file(ec) && is_image(it->path())) {
-        files_.push_back(fs::relative(it->path(), cfg.path).generic_string());
-      }
-    }
+    list_images(cfg.path);
     std::sort(files_.begin(), files_.end());
     if (files_.empty()) {
       throw DataError("no images (png, jpg, jpeg, bmp, webp) found under " + cfg.path);
@@ -125,6 +137,58 @@ class ImageFolder : public Dataset {
   }
 
  private:
+  // Recursive listing, entries sorted so the result never depends on directory order.
+  // Symlinked folders are followed only to outside the tree, each real folder once: a link to
+  // an ancestor (`class/loop -> ..`) used to repeat the tree ~40 times with wrong labels, and a
+  // link inside the tree would list its images twice under two class folders.
+  void list_images(const std::string& root) {
+    std::error_code ec;
+    const fs::path root_canon = fs::canonical(root, ec);
+    if (ec) throw DataError("cannot read folder " + root + ": " + ec.message());
+    std::set<fs::path> visited = {root_canon};
+    walk(root, "", root_canon, visited);
+  }
+
+  void walk(const fs::path& dir, const std::string& rel, const fs::path& root_canon,
+            std::set<fs::path>& visited) {
+    std::error_code ec;
+    std::vector<fs::directory_entry> entries;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      entries.push_back(*it);
+    }
+    if (ec) throw DataError("cannot list folder " + dir.string() + ": " + ec.message());
+    std::sort(entries.begin(), entries.end());
+    for (const auto& e : entries) {
+      const std::string name = e.path().filename().string();
+      const std::string sub = rel.empty() ? name : rel + "/" + name;
+      const fs::file_status st = e.status(ec);  // follows symlinks
+      if (ec) {  // e.g. a link to itself (ELOOP)
+        spdlog::warn("image_folder: skipping {} ({})", e.path().string(), ec.message());
+        ec.clear();
+        continue;
+      }
+      if (fs::is_directory(st)) {
+        const fs::path canon = fs::canonical(e.path(), ec);
+        const bool link = e.is_symlink(ec);
+        if (ec) throw DataError("cannot read folder " + e.path().string() + ": " + ec.message());
+        if (link && (inside(canon, root_canon) || visited.count(canon))) {
+          spdlog::warn("image_folder: not following {} -> {} (inside the tree or already read)",
+                       e.path().string(), canon.string());
+          continue;
+        }
+        visited.insert(canon);
+        walk(e.path(), sub, root_canon, visited);
+      } else if (fs::is_regular_file(st) && is_image(e.path())) {
+        files_.push_back(sub);
+      }
+    }
+  }
+
+  static bool inside(const fs::path& p, const fs::path& root) {
+    auto [r, q] = std::mismatch(root.begin(), root.end(), p.begin(), p.end());
+    return r == root.end();
+  }
+
   void labels_from_folders() {
     std::map<std::string, int64_t> index;
     for (const auto& f : files_) {
@@ -145,6 +209,12 @@ class ImageFolder : public Dataset {
 
   void labels_from_json(const std::string& json_path) {
     nlohmann::json j;
+    std::error_code ec;
+    const auto json_size = fs::file_size(json_path, ec);
+    if (!ec && json_size > kMaxJsonBytes) {
+      throw DataError(json_path + " has " + std::to_string(json_size) + " bytes (at most " +
+                      std::to_string(kMaxJsonBytes) + " are read)");
+    }
     try {
       std::ifstream in(json_path);
       if (!in) throw DataError("cannot open " + json_path);
@@ -160,10 +230,11 @@ class ImageFolder : public Dataset {
     std::map<std::string, int64_t> by_path;
     for (const auto& entry : j["labels"]) {
       if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() ||
-          !entry[1].is_number_integer() || entry[1].get<int64_t>() < 0) {
-        throw DataError(json_path +
-                        ": each label must be [\"relative/path\", non-negative int], got " +
-                        entry.dump());
+          !entry[1].is_number_integer() || entry[1].get<int64_t>() < 0 ||
+          entry[1].get<int64_t>() >= kMaxLabel) {
+        // The bound keeps a label of 10^12 from creating 10^12 class names.
+        throw DataError(json_path + ": each label must be [\"relative/path\", int in [0, " +
+                        std::to_string(kMaxLabel) + ")], got " + entry.dump().substr(0, 200));
       }
       std::string p = entry[0].get<std::string>();
       std::replace(p.begin(), p.end(), '\\', '/');

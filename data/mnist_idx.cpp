@@ -11,6 +11,7 @@
 #include "data/datasets.h"
 #include "data/file_util.h"
 #include "src/core/errors.h"
+#include "src/core/limits.h"
 
 namespace gan {
 
@@ -19,6 +20,9 @@ using data_detail::file_exists;
 using data_detail::read_file_bytes;
 
 namespace {
+
+// Larger than any idx dataset; keeps rows and cols within int and cv::Mat.
+constexpr uint32_t kMaxImageSide = 1u << 15;
 
 uint32_t be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
@@ -39,17 +43,31 @@ std::vector<uint8_t> parse_idx(const std::string& path, int ndim, std::vector<ui
   const size_t header = 4 + 4 * size_t(ndim);
   if (bytes.size() < header) throw DataError("idx file too short for its header: " + path);
   dims.clear();
-  size_t total = 1;
+  // Overflow-checked: 2^31 images of 65536x131072 must not wrap to 0 and pass the size check.
+  uint64_t total = 1;
   for (int i = 0; i < ndim; ++i) {
     dims.push_back(be32(bytes.data() + 4 + 4 * i));
-    total *= dims.back();
+    if (!checked_mul(total, dims.back(), &total)) {
+      throw DataError("corrupt idx header: sizes overflow 64 bits in " + path);
+    }
+  }
+  for (int i = 1; i < ndim; ++i) {
+    if (dims[size_t(i)] > kMaxImageSide) {
+      throw DataError("corrupt idx header: image side " + std::to_string(dims[size_t(i)]) +
+                      " (at most " + std::to_string(kMaxImageSide) + ") in " + path);
+    }
   }
   if (bytes.size() - header < total) {
     throw DataError("truncated idx file: " + path + " holds " +
                     std::to_string(bytes.size() - header) + " payload bytes, its header promises " +
                     std::to_string(total));
   }
-  return std::vector<uint8_t>(bytes.begin() + long(header), bytes.begin() + long(header + total));
+  if (bytes.size() - header > total) {
+    throw DataError("idx file " + path + " holds " + std::to_string(bytes.size() - header) +
+                    " payload bytes, its header promises " + std::to_string(total) +
+                    " (corrupt header or not an idx file)");
+  }
+  return std::vector<uint8_t>(bytes.begin() + long(header), bytes.end());
 }
 
 // "<dir>/<stem>" or "<dir>/<stem>.gz", whichever exists; "" when neither.

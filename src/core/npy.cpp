@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "src/core/errors.h"
+#include "src/core/limits.h"
+#include "src/core/zip_check.h"
 
 namespace gan {
 namespace {
@@ -18,6 +20,12 @@ namespace {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError("cannot open '" + path + "'");
+  // Arrays are capped at kMaxDecodedBytes; a file far beyond that is not one of ours to read.
+  in.seekg(0, std::ios::end);
+  const std::streamoff n = in.tellg();
+  if (n > 0 && uint64_t(n) > kMaxDecodedBytes + (uint64_t(1) << 20))
+    throw DataError("'" + path + "' has " + std::to_string(n) + " bytes, over the 2 GiB limit");
+  in.seekg(0, std::ios::beg);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -55,27 +63,127 @@ const char* descr_of(torch::ScalarType t) {
   throw DataError(std::string("npy: unsupported dtype ") + c10::toString(t));
 }
 
-// Value of `'key':` in the header dict, up to the next top-level ',' or '}'.
-std::string header_value(const std::string& header, const std::string& key,
-                         const std::string& source) {
-  auto pos = header.find("'" + key + "'");
-  if (pos == std::string::npos) throw DataError(source + ": npy header lacks '" + key + "'");
-  pos = header.find(':', pos);
-  if (pos == std::string::npos) throw DataError(source + ": malformed npy header");
-  ++pos;
-  while (pos < header.size() && header[pos] == ' ') ++pos;
-  size_t end = pos;
-  if (header[pos] == '(') {
-    end = header.find(')', pos);
-    if (end == std::string::npos) throw DataError(source + ": malformed npy shape");
-    return header.substr(pos, end - pos + 1);
+// The header dict as numpy writes it, parsed strictly: exactly the keys descr (a quoted
+// string), fortran_order (True/False) and shape (a tuple of non-negative integers), each once,
+// then only padding. Anything else is an error naming `source` and what is wrong.
+struct NpyHeader {
+  std::string descr;
+  bool fortran = false;
+  std::vector<int64_t> shape;
+};
+
+constexpr size_t kMaxNpyDims = 64;  // numpy's own limit (NPY_MAXDIMS)
+
+class HeaderParser {
+ public:
+  HeaderParser(const std::string& text, const std::string& source) : s_(text), source_(source) {}
+
+  NpyHeader parse() {
+    NpyHeader h;
+    bool has_descr = false, has_fortran = false, has_shape = false;
+    skip_space();
+    expect('{');
+    while (true) {
+      skip_space();
+      if (peek() == '}') break;
+      const std::string key = quoted("a key");
+      skip_space();
+      expect(':');
+      skip_space();
+      if (key == "descr") {
+        once(has_descr, key);
+        h.descr = quoted("the descr value");
+      } else if (key == "fortran_order") {
+        once(has_fortran, key);
+        h.fortran = boolean();
+      } else if (key == "shape") {
+        once(has_shape, key);
+        h.shape = tuple();
+      } else {
+        fail("unknown key '" + key + "'");
+      }
+      skip_space();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() != '}') fail("expected ',' or '}' after the value of '" + key + "'");
+    }
+    ++pos_;
+    skip_space();
+    if (pos_ != s_.size()) fail("text after the header dict");
+    if (!has_descr) fail("no 'descr'");
+    if (!has_fortran) fail("no 'fortran_order'");
+    if (!has_shape) fail("no 'shape'");
+    return h;
   }
-  while (end < header.size() && header[end] != ',' && header[end] != '}') ++end;
-  std::string v = header.substr(pos, end - pos);
-  while (!v.empty() && v.back() == ' ') v.pop_back();
-  if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"')) v = v.substr(1, v.size() - 2);
-  return v;
-}
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw DataError(source_ + ": malformed npy header: " + what);
+  }
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  void skip_space() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t')) ++pos_;
+  }
+  void expect(char c) {
+    if (peek() != c) fail(std::string("expected '") + c + "'");
+    ++pos_;
+  }
+  void once(bool& seen, const std::string& key) {
+    if (seen) fail("key '" + key + "' appears twice");
+    seen = true;
+  }
+  std::string quoted(const char* what) {
+    const char q = peek();
+    if (q != '\'' && q != '"') fail(std::string("expected ") + what + " in quotes");
+    const size_t end = s_.find(q, pos_ + 1);
+    if (end == std::string::npos) fail("unterminated string");
+    std::string v = s_.substr(pos_ + 1, end - pos_ - 1);
+    pos_ = end + 1;
+    return v;
+  }
+  bool boolean() {
+    for (const char* word : {"True", "False"}) {
+      if (s_.compare(pos_, std::strlen(word), word) == 0) {
+        pos_ += std::strlen(word);
+        return word[0] == 'T';
+      }
+    }
+    fail("fortran_order must be True or False");
+  }
+  std::vector<int64_t> tuple() {
+    expect('(');
+    std::vector<int64_t> dims;
+    while (true) {
+      skip_space();
+      if (peek() == ')') break;
+      if (peek() == '-') fail("negative dimension in shape");
+      if (!std::isdigit(static_cast<unsigned char>(peek()))) fail("shape must hold integers");
+      uint64_t v = 0;
+      while (std::isdigit(static_cast<unsigned char>(peek()))) {
+        if (!checked_mul(v, 10, &v) || v + uint64_t(peek() - '0') > uint64_t(INT64_MAX))
+          fail("dimension too large in shape");
+        v += uint64_t(peek() - '0');
+        ++pos_;
+      }
+      dims.push_back(int64_t(v));
+      if (dims.size() > kMaxNpyDims) fail("more than 64 dimensions");
+      skip_space();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() != ')') fail("expected ',' or ')' in shape");
+    }
+    ++pos_;
+    return dims;
+  }
+
+  const std::string& s_;
+  const std::string& source_;
+  size_t pos_ = 0;
+};
 
 uint16_t rd16(const unsigned char* p) {
   return static_cast<uint16_t>(p[0] | (p[1] << 8));
@@ -83,9 +191,6 @@ uint16_t rd16(const unsigned char* p) {
 uint32_t rd32(const unsigned char* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
          (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
-uint64_t rd64(const unsigned char* p) {
-  return static_cast<uint64_t>(rd32(p)) | (static_cast<uint64_t>(rd32(p + 4)) << 32);
 }
 void wr16(std::string& s, uint16_t v) {
   s.push_back(static_cast<char>(v & 0xff));
@@ -97,6 +202,8 @@ void wr32(std::string& s, uint32_t v) {
 
 std::string inflate_raw(const unsigned char* data, size_t size, size_t out_size,
                         const std::string& source) {
+  // zip_directory has bounded out_size (cap and deflate ratio); zlib counts in 32 bits.
+  if (size > UINT32_MAX || out_size > UINT32_MAX) throw DataError(source + ": entry too large");
   std::string out(out_size, '\0');
   z_stream zs;
   std::memset(&zs, 0, sizeof(zs));
@@ -159,7 +266,8 @@ torch::Tensor parse_npy(const std::string& bytes, const std::string& source) {
   const std::string header = bytes.substr(offset, header_len);
   offset += header_len;
 
-  std::string descr = header_value(header, "descr", source);
+  const NpyHeader h = HeaderParser(header, source).parse();
+  std::string descr = h.descr;
   if (descr.size() == 3 && descr[0] == '=') descr[0] = '<';
   if (descr == "<u1" || descr == "<i1" || descr == "<b1") descr[0] = '|';
   torch::ScalarType type = torch::kFloat32;
@@ -170,31 +278,30 @@ torch::Tensor parse_npy(const std::string& bytes, const std::string& source) {
       found = true;
     }
   }
-  if (!found) throw DataError(source + ": unsupported npy dtype '" + descr + "'");
-  const bool fortran = header_value(header, "fortran_order", source) == "True";
-
-  std::vector<int64_t> shape;
-  std::string sh = header_value(header, "shape", source);
-  for (size_t i = 0; i < sh.size();) {
-    if (std::isdigit(static_cast<unsigned char>(sh[i]))) {
-      size_t j = i;
-      while (j < sh.size() && std::isdigit(static_cast<unsigned char>(sh[j]))) ++j;
-      shape.push_back(std::stoll(sh.substr(i, j - i)));
-      i = j;
-    } else {
-      ++i;
-    }
+  if (!found) throw DataError(source + ": unsupported npy dtype '" + h.descr + "'");
+  const bool fortran = h.fortran;
+  const std::vector<int64_t>& shape = h.shape;
+  // Overflow-checked; dimensions of 0 are legal, so the product of the others is checked too
+  // (LibTorch would overflow computing strides).
+  uint64_t numel = 1, extent = 1;
+  for (int64_t s : shape) {
+    if (!checked_mul(numel, uint64_t(s), &numel) ||
+        !checked_mul(extent, std::max<uint64_t>(uint64_t(s), 1), &extent) ||
+        extent > kMaxDecodedBytes)
+      throw DataError(source + ": npy shape too large");
   }
-  int64_t numel = 1;
-  for (auto s : shape) numel *= s;
-  const size_t nbytes = static_cast<size_t>(numel) * c10::elementSize(type);
-  if (offset + nbytes > bytes.size())
-    throw DataError(source + ": truncated .npy data (" + std::to_string(bytes.size() - offset) +
-                    " of " + std::to_string(nbytes) + " bytes)");
+  uint64_t nbytes = 0;
+  if (!checked_mul(numel, c10::elementSize(type), &nbytes) || nbytes > kMaxDecodedBytes)
+    throw DataError(source + ": npy shape too large");
+  const uint64_t have = bytes.size() - offset;
+  if (have != nbytes)
+    throw DataError(source + ": " + (have < nbytes ? "truncated" : "trailing bytes after") +
+                    " .npy data (" + std::to_string(have) + " bytes, the header promises " +
+                    std::to_string(nbytes) + ")");
   std::vector<int64_t> load_shape = shape;
   if (fortran) std::reverse(load_shape.begin(), load_shape.end());
   torch::Tensor t = torch::empty(load_shape, torch::TensorOptions().dtype(type));
-  std::memcpy(t.data_ptr(), bytes.data() + offset, nbytes);
+  if (nbytes > 0) std::memcpy(t.data_ptr(), bytes.data() + offset, nbytes);  // empty: no buffer
   if (fortran && t.dim() > 1) {
     std::vector<int64_t> perm(t.dim());
     for (int64_t i = 0; i < t.dim(); ++i) perm[i] = t.dim() - 1 - i;
@@ -273,72 +380,22 @@ void save_npz(const std::string& path, const std::map<std::string, torch::Tensor
 std::map<std::string, torch::Tensor> load_npz(const std::string& path) {
   const std::string bytes = read_file(path);
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  const size_t n = bytes.size();
-  // End of central directory: search backwards (a trailing comment may follow it).
-  size_t eocd = std::string::npos;
-  if (n >= 22) {
-    const size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0;
-    for (size_t i = n - 22 + 1; i-- > lo;) {
-      if (rd32(p + i) == 0x06054b50) {
-        eocd = i;
-        break;
-      }
-    }
-  }
-  if (eocd == std::string::npos) throw DataError(path + ": not a zip/.npz file");
-  uint64_t entries = rd16(p + eocd + 10);
-  uint64_t cd_offset = rd32(p + eocd + 16);
-  // Zip64 end-of-central-directory locator sits just before the EOCD record.
-  if ((cd_offset == 0xFFFFFFFFu || entries == 0xFFFF) && eocd >= 20 &&
-      rd32(p + eocd - 20) == 0x07064b50) {
-    const uint64_t z64 = rd64(p + eocd - 20 + 8);
-    if (z64 + 56 > n || rd32(p + z64) != 0x06064b50) throw DataError(path + ": bad zip64 record");
-    entries = rd64(p + z64 + 32);
-    cd_offset = rd64(p + z64 + 48);
-  }
   std::map<std::string, torch::Tensor> out;
-  size_t pos = cd_offset;
-  for (uint64_t e = 0; e < entries; ++e) {
-    if (pos + 46 > n || rd32(p + pos) != 0x02014b50)
-      throw DataError(path + ": corrupt zip central directory");
-    const uint16_t method = rd16(p + pos + 10);
-    uint64_t comp_size = rd32(p + pos + 20);
-    uint64_t size = rd32(p + pos + 24);
-    const uint16_t name_len = rd16(p + pos + 28);
-    const uint16_t extra_len = rd16(p + pos + 30);
-    const uint16_t comment_len = rd16(p + pos + 32);
-    uint64_t local = rd32(p + pos + 42);
-    std::string name = bytes.substr(pos + 46, name_len);
-    // Zip64 extra field: only the fields saturated at 0xFFFFFFFF are present, in this order.
-    size_t x = pos + 46 + name_len;
-    const size_t xend = x + extra_len;
-    while (x + 4 <= xend) {
-      const uint16_t id = rd16(p + x), len = rd16(p + x + 2);
-      if (id == 0x0001) {
-        size_t f = x + 4;
-        if (size == 0xFFFFFFFFu) size = rd64(p + f), f += 8;
-        if (comp_size == 0xFFFFFFFFu) comp_size = rd64(p + f), f += 8;
-        if (local == 0xFFFFFFFFu) local = rd64(p + f);
-      }
-      x += 4 + len;
-    }
-    pos += 46 + name_len + extra_len + comment_len;
-    if (local + 30 > n || rd32(p + local) != 0x04034b50)
-      throw DataError(path + ": corrupt zip local header for '" + name + "'");
-    const size_t data_start = local + 30 + rd16(p + local + 26) + rd16(p + local + 28);
-    if (data_start + comp_size > n) throw DataError(path + ": truncated entry '" + name + "'");
+  // Offsets, lengths and claimed sizes are all checked against the file before any use.
+  for (const ZipEntry& z : zip_directory(bytes, path)) {
     std::string data;
-    if (method == 0) {
-      data = bytes.substr(data_start, comp_size);
-    } else if (method == 8) {
-      data = inflate_raw(p + data_start, comp_size, size, path + ":" + name);
+    if (z.method == 0) {
+      data = bytes.substr(z.data_offset, z.comp_size);
+    } else if (z.method == 8) {
+      data = inflate_raw(p + z.data_offset, z.comp_size, z.size, path + ":" + z.name);
     } else {
-      throw DataError(path + ": entry '" + name + "' uses unsupported compression " +
-                      std::to_string(method));
+      throw DataError(path + ": entry '" + z.name + "' uses unsupported compression " +
+                      std::to_string(z.method));
     }
+    std::string name = z.name;
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0)
       name.resize(name.size() - 4);
-    out[name] = parse_npy(data, path + ":" + name);
+    out[name] = parse_npy(data, path + ":" + z.name);
   }
   return out;
 }

@@ -1,0 +1,39 @@
+// Structural validation of zip archives from outside (.npz arrays, LibTorch checkpoints) before
+// anything is allocated or handed to a library that trusts the offsets inside.
+// Errors throw DataError "<source>: corrupt zip: <what>".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gan {
+
+struct ZipEntry {
+  std::string name;
+  uint16_t method = 0;       // 0 stored, 8 deflated
+  uint64_t comp_size = 0;    // bytes stored in the file
+  uint64_t size = 0;         // bytes after decompression (checked against the caps)
+  uint64_t data_offset = 0;  // where the stored bytes start; data_offset + comp_size <= file size
+};
+
+struct ZipLimits {
+  uint64_t max_entries = 100000;
+  uint64_t max_entry_size = uint64_t(2) << 30;  // kMaxDecodedBytes
+};
+
+// Every central and local record, with offsets and lengths checked against the archive's size,
+// zip64 fields bounded, stored entries' sizes equal and deflated claims within the caps.
+std::vector<ZipEntry> zip_directory(const std::string& bytes, const std::string& source,
+                                    const ZipLimits& limits = {});
+
+// The same for a file, reading only its headers (a checkpoint can be large).
+std::vector<ZipEntry> zip_directory_of_file(const std::string& path,
+                                            const ZipLimits& limits = {});
+
+// A LibTorch archive as torch::serialize::OutputArchive writes it: a valid zip of stored
+// records under one "<name>/" folder, with "<name>/data.pkl" and "<name>/version", and a pickle
+// of bounded size. Call before InputArchive::load_from, which trusts offsets and sizes.
+void check_torch_archive(const std::string& path);
+
+}  // namespace gan

@@ -1,0 +1,54 @@
+// The checkpoint reader refuses structurally broken zips before LibTorch sees them (issue 16):
+// InputArchive::load_from trusts record offsets and sizes, and allocated the claimed size of a
+// record (GBs) or crashed on records past the end of the file.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "src/core/npy.h"
+#include "src/train/checkpoint.h"
+
+namespace fs = std::filesystem;
+using Catch::Contains;
+
+TEST_CASE("checkpoint reader: a corrupt zip is an error naming the file", "[train][checkpoint]") {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("gan_ckpt_reader_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string p = (dir / "ckpt-00000001.pt").string();
+  gan::save_checkpoint(p, gan::default_config(), {}, gan::TrainProgress{});
+  REQUIRE(gan::read_checkpoint_info(p).format_version == gan::kCheckpointFormatVersion);
+  std::string bytes;
+  {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    bytes = ss.str();
+  }
+  SECTION("record sizes far past the end") {
+    uint32_t cd = 0;
+    std::memcpy(&cd, bytes.data() + bytes.size() - 22 + 16, 4);
+    const uint32_t huge = 0x7FFFFFF0u;
+    std::memcpy(&bytes[cd + 20], &huge, 4);
+    std::memcpy(&bytes[cd + 24], &huge, 4);
+    std::ofstream(p, std::ios::binary) << bytes;
+    CHECK_THROWS_WITH(gan::read_checkpoint_info(p), Contains(p) && Contains("corrupt zip"));
+    gan::CheckpointParts none;
+    CHECK_THROWS_WITH(gan::load_checkpoint(p, none, false), Contains("corrupt zip"));
+  }
+  SECTION("an .npz is not a checkpoint") {
+    gan::save_npz(p, {{"a", torch::zeros({3})}});
+    CHECK_THROWS_WITH(gan::read_checkpoint_info(p), Contains(p) && Contains("LibTorch"));
+  }
+  SECTION("garbage") {
+    std::ofstream(p, std::ios::binary) << std::string(100000, '\x07');
+    CHECK_THROWS_WITH(gan::read_checkpoint_info(p), Contains(p) && Contains("corrupt zip"));
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
