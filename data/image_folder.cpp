@@ -10,8 +10,8 @@
 #include <map>
 #include <set>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -162,7 +162,7 @@ class ImageFolder : public Dataset {
       const std::string name = e.path().filename().string();
       const std::string sub = rel.empty() ? name : rel + "/" + name;
       const fs::file_status st = e.status(ec);  // follows symlinks
-      if (ec) {  // e.g. a link to itself (ELOOP)
+      if (ec) {                                 // e.g. a link to itself (ELOOP)
         spdlog::warn("image_folder: skipping {} ({})", e.path().string(), ec.message());
         ec.clear();
         continue;

@@ -57,11 +57,17 @@ uint32_t rd32(const std::string& s, size_t at) {
   std::memcpy(&v, s.data() + at, 4);
   return v;
 }
-void wr16(std::string& s, size_t at, uint16_t v) { std::memcpy(&s[at], &v, 2); }
-void wr32(std::string& s, size_t at, uint32_t v) { std::memcpy(&s[at], &v, 4); }
+void wr16(std::string& s, size_t at, uint16_t v) {
+  std::memcpy(&s[at], &v, 2);
+}
+void wr32(std::string& s, size_t at, uint32_t v) {
+  std::memcpy(&s[at], &v, 4);
+}
 
 // Offset of the first central-directory record of an archive without a trailing comment.
-size_t central_record(const std::string& zip) { return rd32(zip, zip.size() - 22 + 16); }
+size_t central_record(const std::string& zip) {
+  return rd32(zip, zip.size() - 22 + 16);
+}
 
 // A .npy file whose header dict is `dict` followed by `data_bytes` zero bytes.
 std::string npy_with_header(const std::string& dict, size_t data_bytes) {
@@ -79,8 +85,9 @@ std::string npy_with_header(const std::string& dict, size_t data_bytes) {
 TEST_CASE("npy: a shape too large for int64 is an error naming the file", "[core][npy]") {
   TempDir dir;
   const std::string p = dir.str("huge.npy");
-  spit(p, npy_with_header(
-              "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 8), }", 64));
+  spit(p,
+       npy_with_header(
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 8), }", 64));
   // The old reader let std::stoll's "stoll" escape, naming neither the file nor the problem.
   CHECK_THROWS_AS(gan::load_npy(p), gan::DataError);
   CHECK_THROWS_WITH(gan::load_npy(p), Contains(p) && Contains("dimension too large"));
@@ -197,7 +204,8 @@ TEST_CASE("zip check: LibTorch archives and what is not one", "[core][zip]") {
   CHECK_NOTHROW(gan::check_torch_archive(p));
   const auto entries = gan::zip_directory(good, p);
   bool has_pickle = false;
-  for (const auto& z : entries) has_pickle |= z.name.size() > 9 && z.name.find("/data.pkl") != std::string::npos;
+  for (const auto& z : entries)
+    has_pickle |= z.name.size() > 9 && z.name.find("/data.pkl") != std::string::npos;
   CHECK(has_pickle);
 
   SECTION("garbage") {

@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 using Catch::Contains;
 
 TEST_CASE("checkpoint reader: a corrupt zip is an error naming the file", "[train][checkpoint]") {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("gan_ckpt_reader_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("gan_ckpt_reader_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string p = (dir / "ckpt-00000001.pt").string();
   gan::save_checkpoint(p, gan::default_config(), {}, gan::TrainProgress{});

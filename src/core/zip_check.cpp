@@ -21,11 +21,15 @@ constexpr size_t kEocdSize = 22, kCentralSize = 46, kLocalSize = 30;
 // A LibTorch pickle describes the tensors and holds the config text: kilobytes to a few MB.
 constexpr uint64_t kMaxTorchPickle = uint64_t(64) << 20;
 
-uint16_t rd16(const unsigned char* p) { return uint16_t(p[0] | (p[1] << 8)); }
+uint16_t rd16(const unsigned char* p) {
+  return uint16_t(p[0] | (p[1] << 8));
+}
 uint32_t rd32(const unsigned char* p) {
   return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
 }
-uint64_t rd64(const unsigned char* p) { return uint64_t(rd32(p)) | (uint64_t(rd32(p + 4)) << 32); }
+uint64_t rd64(const unsigned char* p) {
+  return uint64_t(rd32(p)) | (uint64_t(rd32(p + 4)) << 32);
+}
 
 // Random access to the archive's bytes: memory for .npz (already read), a file for checkpoints
 // (only headers are read).
@@ -128,7 +132,8 @@ std::vector<ZipEntry> parse_directory(const Source& src, const ZipLimits& limits
     src.fail(std::to_string(entries) + " entries (at most " + std::to_string(limits.max_entries) +
              " accepted)");
   }
-  if (!range_fits(cd_offset, cd_size, cd_limit)) src.fail("central directory lies outside the file");
+  if (!range_fits(cd_offset, cd_size, cd_limit))
+    src.fail("central directory lies outside the file");
   // A central record is at least 46 bytes: the count must fit the directory's size.
   if (entries > cd_size / kCentralSize) src.fail("central directory too small for its entry count");
   const std::string cd = src.read(cd_offset, cd_size, "central directory");
@@ -176,7 +181,8 @@ std::vector<ZipEntry> parse_directory(const Source& src, const ZipLimits& limits
     }
     pos += size_t(rec_len);
 
-    const std::string lrec = src.read(local, kLocalSize, ("local header of '" + z.name + "'").c_str());
+    const std::string lrec =
+        src.read(local, kLocalSize, ("local header of '" + z.name + "'").c_str());
     const auto* l = reinterpret_cast<const unsigned char*>(lrec.data());
     if (rd32(l) != kLocalSig) src.fail("bad local header signature for '" + z.name + "'");
     z.data_offset = local + kLocalSize + rd16(l + 26) + rd16(l + 28);
@@ -216,7 +222,9 @@ std::vector<ZipEntry> zip_directory_of_file(const std::string& path, const ZipLi
   return parse_directory(FileSource(path, size), limits);
 }
 
-void check_torch_archive(const std::string& path) {
+namespace {
+
+void check_torch_records(const std::string& path) {
   const std::vector<ZipEntry> entries = zip_directory_of_file(path);
   auto fail = [&](const std::string& what) -> void {
     throw DataError(path + ": corrupt zip: " + what + " (not a LibTorch archive)");
@@ -230,7 +238,9 @@ void check_torch_archive(const std::string& path) {
   for (const auto& z : entries) {
     if (z.name.compare(0, prefix.size(), prefix) != 0)
       fail("records under two folders ('" + first + "', '" + z.name + "')");
-    if (z.method != 0) fail("record '" + z.name + "' is compressed");
+    // Tensors and pickles are stored; LibTorch deflates only its code/ and debug records.
+    if (z.method != 0 && z.method != 8)
+      fail("record '" + z.name + "' uses compression " + std::to_string(z.method));
     const std::string rel = z.name.substr(prefix.size());
     if (rel == "data.pkl") {
       has_pickle = true;
@@ -242,6 +252,18 @@ void check_torch_archive(const std::string& path) {
   }
   if (!has_pickle) fail("no " + prefix + "data.pkl");
   if (!has_version) fail("no " + prefix + "version");
+}
+
+}  // namespace
+
+void check_torch_archive(const std::string& path, const std::string& what) {
+  try {
+    check_torch_records(path);
+  } catch (const DataError& e) {
+    std::string why = e.what();
+    if (why.rfind(path + ": ", 0) == 0) why = why.substr(path.size() + 2);
+    throw DataError(path + ": " + what + " is truncated or corrupt (" + why + ")");
+  }
 }
 
 }  // namespace gan

@@ -28,12 +28,12 @@ std::vector<ZipEntry> zip_directory(const std::string& bytes, const std::string&
                                     const ZipLimits& limits = {});
 
 // The same for a file, reading only its headers (a checkpoint can be large).
-std::vector<ZipEntry> zip_directory_of_file(const std::string& path,
-                                            const ZipLimits& limits = {});
+std::vector<ZipEntry> zip_directory_of_file(const std::string& path, const ZipLimits& limits = {});
 
-// A LibTorch archive as torch::serialize::OutputArchive writes it: a valid zip of stored
-// records under one "<name>/" folder, with "<name>/data.pkl" and "<name>/version", and a pickle
-// of bounded size. Call before InputArchive::load_from, which trusts offsets and sizes.
-void check_torch_archive(const std::string& path);
+// A LibTorch archive as torch::serialize::OutputArchive writes it: a valid zip of stored or
+// deflated records under one "<name>/" folder, with "<name>/data.pkl" (a pickle of bounded
+// size) and "<name>/version". Call before InputArchive::load_from, which trusts offsets and
+// sizes. Throws DataError "<path>: <what> is truncated or corrupt (corrupt zip: ...)".
+void check_torch_archive(const std::string& path, const std::string& what = "LibTorch archive");
 
 }  // namespace gan

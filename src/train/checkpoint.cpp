@@ -65,7 +65,7 @@ double read_double(torch::serialize::InputArchive& archive, const std::string& k
 void open_archive(torch::serialize::InputArchive& archive, const std::string& path,
                   c10::Device device = c10::Device(c10::kCPU)) {
   if (!fs::exists(path)) throw std::runtime_error(path + ": no such checkpoint file");
-  check_torch_archive(path);  // load_from trusts the zip's offsets and sizes
+  check_torch_archive(path, "checkpoint");  // load_from trusts the zip's offsets and sizes
   try {
     archive.load_from(path, device);
   } catch (const c10::Error& e) {

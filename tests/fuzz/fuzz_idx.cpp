@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t split = labels ? (size - 2) * data[1] / 255 : size - 2;
   const auto dir = gan_fuzz::fresh_dir("idx");
   gan_fuzz::write_file(dir / "train-images-idx3-ubyte", data + 2, split);
-  if (labels) gan_fuzz::write_file(dir / "train-labels-idx1-ubyte", data + 2 + split, size - 2 - split);
+  if (labels)
+    gan_fuzz::write_file(dir / "train-labels-idx1-ubyte", data + 2 + split, size - 2 - split);
   gan::DataConfig cfg;
   cfg.type = "mnist_idx";
   cfg.path = dir.string();
