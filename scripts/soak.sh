@@ -21,7 +21,7 @@ tool=${CKPT_TOOL:-build/tests/ckpt_tool}
 work=${SOAK_DIR:-${TMPDIR:-/tmp}/gan_soak_$$}
 seed=${SOAK_SEED:-$(( $(date +%s) % 32768 ))}
 RANDOM=$seed
-steps=${SOAK_STEPS:-$((kills * 12 + 16))}
+steps=${SOAK_STEPS:-$((kills * 30 + 16))}
 cfg=configs/synthetic_shapes_tiny.yaml
 sets=(--set "train.steps=$steps" --set train.snapshot_kimg=0.032 --set train.tick_kimg=0.032
       --set train.sample_kimg=1000 --set train.keep_checkpoints=4)
@@ -71,7 +71,7 @@ while [ "$done_kills" -lt "$kills" ]; do
     kind=hook
   else
     # At a random moment: start-up, lock and clean-up, training, or a checkpoint write.
-    incarnation "" "$(printf '0.%03d' $((RANDOM % 1000)))" --resume latest --outdir "$work/soak"
+    incarnation "" "$(printf '0.%03d' $((RANDOM % 700)))" --resume latest --outdir "$work/soak"
     kind=delay
   fi
   if [ "$status" = 0 ]; then
