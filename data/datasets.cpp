@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/loader.h"
+#include "src/core/atomic_write.h"
 #include "src/core/errors.h"
 #include "src/core/registry.h"
 
@@ -85,10 +86,12 @@ void save_class_names(const Dataset& dataset, const std::string& json_path) {
   for (size_t i = 0; i < names.size(); ++i) classes[std::to_string(i)] = names[i];
   j["classes"] = classes;
   j["dataset"] = dataset.describe();
-  std::ofstream out(json_path);
-  if (!out) throw DataError("cannot write " + json_path);
-  out << j.dump(2) << "\n";
-  if (!out) throw DataError("cannot write " + json_path);
+  // Atomic and checked: a full disk is an error naming the file, never an empty classes.json.
+  try {
+    write_file_atomic(json_path, j.dump(2) + "\n");
+  } catch (const std::runtime_error& e) {
+    throw DataError(std::string("cannot write class names: ") + e.what());
+  }
 }
 
 }  // namespace gan

@@ -215,7 +215,7 @@ int export_images(int argc, char** argv) {
     else
       bgr = s.image;
     const std::string path = (dir / file).string();
-    if (!cv::imwrite(path, bgr)) throw DataError("cannot write " + path);
+    save_image(path, bgr);  // atomic and checked (a full disk names the file)
   }
   std::cout << "wrote " << count << " images to " << out << "\n";
   return 0;

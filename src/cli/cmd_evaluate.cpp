@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
@@ -174,12 +175,19 @@ int run_evaluate(int argc, char** argv) {
   const bool have_fake =
       args.count("fake") || args.count("fake-features") || args.count("fake-stats");
   std::vector<EvalResult> results;
+  std::string run_dir;               // with --checkpoint RUN
+  std::vector<std::string> corrupt;  // checkpoints of that run that could not be read
+  auto corrupt_error = [&] {
+    std::string list;
+    for (const auto& c : corrupt) list += (list.empty() ? "" : "; ") + c;
+    return DataError(std::to_string(corrupt.size()) + " corrupt checkpoint(s) in run folder '" +
+                     run_dir + "' (the others were evaluated): " + list);
+  };
 
   if (args.count("checkpoint")) {
     // ---- one checkpoint or every checkpoint of a run -------------------------------------
     const std::string spec = args["checkpoint"].as<std::string>();
     std::vector<std::string> ckpts;
-    std::string run_dir;
     if (fs::is_directory(spec)) {
       ckpts = list_checkpoints(spec);
       std::reverse(ckpts.begin(), ckpts.end());  // oldest first, so the history reads in order
@@ -188,8 +196,26 @@ int run_evaluate(int argc, char** argv) {
     } else {
       ckpts = {spec};
     }
-    CheckpointInfo first = read_checkpoint_info(ckpts.front());
-    Config ck_cfg = config_from_string(first.config_yaml, ckpts.front());
+    // In a run folder a corrupt checkpoint is reported and passed over (as --resume does); the
+    // command still fails at the end, listing them. A single file must be readable.
+    auto report_corrupt = [&](const std::string& ck, const std::exception& e) {
+      if (run_dir.empty()) throw;
+      spdlog::error("skipping corrupt checkpoint: {}", e.what());
+      corrupt.push_back(ck + " (" + e.what() + ")");
+    };
+    std::optional<CheckpointInfo> first;
+    std::string first_path;
+    for (const auto& ck : ckpts) {
+      try {
+        first = read_checkpoint_info(ck);
+        first_path = ck;
+        break;
+      } catch (const std::exception& e) {
+        report_corrupt(ck, e);
+      }
+    }
+    if (!first) throw corrupt_error();
+    Config ck_cfg = config_from_string(first->config_yaml, first_path);
     MetricsConfig mc = metrics_cfg(ck_cfg);
     auto det = make_detector(mc, device);
     FeatureSet real;
@@ -213,7 +239,18 @@ int run_evaluate(int argc, char** argv) {
     }
     export_set(export_dir, "real", real);
     for (const auto& ck : ckpts) {
-      Sampler s{load_generator(ck, /*use_ema=*/true, device), protocol.seed, device};
+      if (std::any_of(corrupt.begin(), corrupt.end(),
+                      [&](const std::string& c) { return c.rfind(ck + " (", 0) == 0; })) {
+        continue;  // already reported while looking for a readable config
+      }
+      std::optional<LoadedGenerator> loaded;
+      try {
+        loaded = load_generator(ck, /*use_ema=*/true, device);
+      } catch (const std::exception& e) {
+        report_corrupt(ck, e);
+        continue;
+      }
+      Sampler s{std::move(*loaded), protocol.seed, device};
       EvalProtocol p = protocol;
       p.fake_source = ck + " (G_ema, seeds " + std::to_string(protocol.seed) + "-" +
                       std::to_string(protocol.seed + mc.num_fake - 1) + ")";
@@ -312,6 +349,7 @@ int run_evaluate(int argc, char** argv) {
     }
     write_file_atomic(args["json"].as<std::string>(), j.dump(2) + "\n");
   }
+  if (!corrupt.empty()) throw corrupt_error();
   return 0;
 }
 

@@ -25,8 +25,9 @@ int run_train(int argc, char** argv) {
                              cxxopts::value<std::string>()->default_value("runs"))(
       "r,resume",
       "Continue a run: 'latest' (newest valid checkpoint under --outdir, of --config's runs "
-      "when given), a run folder, or a checkpoint file. The checkpoint's config is used; "
-      "--set still applies.",
+      "- exactly that name - when given), a run folder, or a checkpoint file inside a run "
+      "folder (<run>/checkpoints/*.pt; the run continues in <run>). Corrupt checkpoints are "
+      "passed over with a warning. The checkpoint's config is used; --set still applies.",
       cxxopts::value<std::string>())("desc", "Suffix of the run folder name",
                                      cxxopts::value<std::string>()->default_value(""))(
       "nproc",

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "src/core/crash_point.h"
+
 namespace gan {
 namespace fs = std::filesystem;
 
@@ -20,13 +22,16 @@ namespace {
 }
 }  // namespace
 
-void write_file_atomic(const std::string& path, const std::string& bytes) {
+void write_file_atomic(const std::string& path, const std::string& bytes, bool crash_points) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(path, "cannot create file", errno);
+  // With crash points the bytes go in two halves, so a kill can land inside the write.
+  const size_t half = crash_points ? bytes.size() / 2 : bytes.size();
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    const size_t end = done < half ? half : bytes.size();
+    ssize_t n = ::write(fd, bytes.data() + done, end - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
@@ -35,17 +40,21 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
       fail(path, "write failed", err);
     }
     done += size_t(n);
+    if (crash_points && done == half) crash_point("mid_write");
   }
+  if (crash_points) crash_point("after_write");
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     fail(path, "cannot flush file to disk", err);
   }
+  if (crash_points) crash_point("after_fsync");
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     fail(path, "cannot rename temporary file into place", err);
   }
+  if (crash_points) crash_point("after_rename");
   // Make the rename itself durable.
   std::string dir = fs::path(path).parent_path().string();
   int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -53,6 +62,10 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+void copy_file_atomic(const std::string& from, const std::string& to) {
+  write_file_atomic(to, read_file(from));
 }
 
 std::string read_file(const std::string& path) {

@@ -4,12 +4,9 @@
 #include <string>
 #include <vector>
 
-namespace gan {
+#include "src/core/atomic_write.h"
 
-// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of the
-// folder. On any failure (full disk, no permission) throws std::runtime_error naming the path
-// and the reason, removes the temporary file and leaves an existing `path` untouched.
-void write_file_atomic(const std::string& path, const std::string& bytes);
+namespace gan {
 
 // Reads a whole file; throws std::runtime_error naming the path when it cannot.
 std::string read_file(const std::string& path);

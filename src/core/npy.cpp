@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "src/core/atomic_write.h"
 #include "src/core/errors.h"
 #include "src/core/limits.h"
 #include "src/core/zip_check.h"
@@ -31,18 +32,13 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-// Writes through a temporary file so a crash never leaves a half-written array behind.
+// Atomic (temporary file, fsync, rename) and checked, so a crash or a full disk never leaves a
+// half-written array behind.
 void write_file(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw DataError("cannot write '" + path + "'");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw DataError("write failed for '" + path + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw DataError("cannot move '" + tmp + "' to '" + path + "'");
+  try {
+    write_file_atomic(path, bytes);
+  } catch (const std::runtime_error& e) {
+    throw DataError(e.what());
   }
 }
 

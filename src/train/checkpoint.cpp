@@ -9,6 +9,7 @@
 
 #include "src/core/files.h"
 #include "src/core/zip_check.h"
+#include "src/train/checkpoint_checksum.h"
 
 namespace gan {
 namespace fs = std::filesystem;
@@ -65,6 +66,7 @@ double read_double(torch::serialize::InputArchive& archive, const std::string& k
 void open_archive(torch::serialize::InputArchive& archive, const std::string& path,
                   c10::Device device = c10::Device(c10::kCPU)) {
   if (!fs::exists(path)) throw std::runtime_error(path + ": no such checkpoint file");
+  verify_checkpoint_checksum(path);
   check_torch_archive(path, "checkpoint");  // load_from trusts the zip's offsets and sizes
   try {
     archive.load_from(path, device);
@@ -118,7 +120,7 @@ void save_checkpoint(const std::string& path, const Config& cfg, const Checkpoin
   }
   std::ostringstream bytes;
   archive.save_to(bytes);
-  write_file_atomic(path, bytes.str());
+  write_file_atomic(path, add_checkpoint_checksum(bytes.str()), /*crash_points=*/true);
 }
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
@@ -214,7 +216,10 @@ std::string find_resume_checkpoint(const std::string& spec, const std::string& o
       const std::string name = e.path().filename().string();
       auto dash = name.find('-');
       if (dash == std::string::npos) continue;
-      if (!config_name.empty() && name.compare(dash + 1, config_name.size(), config_name) != 0) {
+      // The config's own runs only: "NNNNN-<name>" or "NNNNN-<name>-<desc>", never a longer
+      // name that merely starts with it ("tiny" must not pick "00001-tiny_big").
+      const std::string rest = name.substr(dash + 1);
+      if (!config_name.empty() && rest != config_name && rest.rfind(config_name + "-", 0) != 0) {
         continue;
       }
       runs.push_back(e.path());

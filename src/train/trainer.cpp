@@ -12,11 +12,13 @@
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "data/datasets.h"
 #include "data/loader.h"
 #include "data/transforms.h"
 #include "models/networks.h"
+#include "src/core/crash_point.h"
 #include "src/core/errors.h"
 #include "src/core/files.h"
 #include "src/core/logging.h"
@@ -30,6 +32,9 @@
 #include "src/train/image_grid.h"
 #include "src/train/losses.h"
 #include "src/train/pending_evaluation.h"
+#include "src/train/resume_cleanup.h"
+#include "src/train/run_folder.h"
+#include "src/train/run_lock.h"
 #include "src/train/snapshot.h"
 
 namespace gan {
@@ -190,9 +195,17 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
 
   // --- run folder ---------------------------------------------------------------------------
   if (resuming) {
-    run.dir = fs::path(options.resume_from).parent_path().parent_path().string();
+    run.dir = resume_run_dir(options.resume_from);
   } else if (run.leader) {
     run.dir = make_run_dir(options.outdir, cfg.name, options.desc);
+  }
+  // One trainer per run folder, taken before anything is written into it.
+  std::optional<RunLock> run_lock;
+  if (run.leader) run_lock.emplace(run.dir);
+  if (resuming && run.leader) {
+    // Rows and temporaries a crash left from beyond the checkpoint would otherwise be doubled.
+    trim_run_logs(run.dir, read_checkpoint_info(options.resume_from).progress.step);
+    remove_stale_temp_files(run.dir);
   }
   struct LogFileScope {
     bool active = false;
@@ -392,8 +405,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
       run.progress.has_best = true;
       run.progress.best_value = v;
       if (run.leader) {
-        fs::copy_file(checkpoint, fs::path(run.dir) / "checkpoints" / "best.pt",
-                      fs::copy_options::overwrite_existing);
+        copy_file_atomic(checkpoint, (fs::path(run.dir) / "checkpoints" / "best.pt").string());
         spdlog::info("new best {} = {:.4f}", cfg.metrics.best, v);
       }
     }
@@ -477,6 +489,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
     if (run.pg) run.pg->allreduce_gradients(g_params);
     tick.gnorm_g += grad_norm(g_params);
 
+    if (crash_point("nan_loss")) loss_g_step = std::nan("");  // test-only fault injection
     const double mean_loss_d = loss_d_step / cfg.train.n_critic;
     // Every rank must take the same branch, or the next collective would hang.
     if (any_rank(!std::isfinite(mean_loss_d) || !std::isfinite(loss_g_step) ||
@@ -493,6 +506,12 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
         run.set_learning_rates();
         run.loader->seek({run.progress.loader_epoch, run.progress.loader_batch});
         d_steps_total = run.progress.step * cfg.train.n_critic;
+        // The rows since that checkpoint are trained again: drop them, restart the tick.
+        trim_run_logs(run.dir, run.progress.step);
+        next_tick = next_boundary(run.progress.nimg, cfg.train.tick_kimg);
+        tick_start = clock::now();
+        tick_start_nimg = run.progress.nimg;
+        tick_wait_start = run.loader->wait_seconds();
         spdlog::warn("{}: rolled back to {} with learning rates x{}", what, run.last_checkpoint,
                      run.progress.lr_scale);
         tick.clear();
