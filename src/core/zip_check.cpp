@@ -1,5 +1,7 @@
 #include "src/core/zip_check.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -224,6 +226,119 @@ std::vector<ZipEntry> zip_directory_of_file(const std::string& path, const ZipLi
 
 namespace {
 
+// Raw deflate of a record into exactly `size` bytes; shorter output on a corrupt stream.
+std::string inflate_raw(const std::string& in, size_t size) {
+  std::string out(size, '\0');
+  z_stream zs{};
+  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) return "";
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = uInt(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = uInt(size);
+  const int rc = inflate(&zs, Z_FINISH);
+  const size_t got = zs.total_out;
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) return "";
+  out.resize(got);
+  return out;
+}
+
+// LibTorch 1.13's unpickler reserves the length a string/bytes opcode claims before reading it
+// (a 5 KB pickle claiming 1.7 GB). Walks every opcode of a pickle and checks each claimed
+// length against the bytes that remain; returns what is wrong, or "" when it is sound.
+std::string pickle_problem(const std::string& pk) {
+  const auto* p = reinterpret_cast<const unsigned char*>(pk.data());
+  const size_t n = pk.size();
+  size_t i = 0;
+  auto take = [&](uint64_t len) { return len <= n - i ? (i += size_t(len), true) : false; };
+  auto le = [&](int bytes) {
+    uint64_t v = 0;
+    for (int k = bytes - 1; k >= 0; --k) v = (v << 8) | p[i + size_t(k)];
+    return v;
+  };
+  // A little-endian length of `bytes` bytes, then that many bytes.
+  auto prefixed = [&](int bytes) {
+    if (size_t(bytes) > n - i) return false;
+    const uint64_t len = le(bytes);
+    i += size_t(bytes);
+    return take(len);
+  };
+  auto line = [&]() {
+    const void* nl = std::memchr(p + i, '\n', n - i);
+    if (!nl) return false;
+    i = size_t(static_cast<const unsigned char*>(nl) - p) + 1;
+    return true;
+  };
+  static const std::string none =
+      "()]}.012NRabdelostuQ\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98";
+  while (i < n) {
+    const unsigned char op = p[i++];
+    bool ok = true;
+    if (op == '.') return "";
+    if (none.find(char(op)) != std::string::npos) continue;
+    switch (op) {
+      case 0x80:
+      case 'K':
+      case 'h':
+      case 'q':
+      case 0x82:
+        ok = take(1);
+        break;
+      case 'M':
+      case 0x83:
+        ok = take(2);
+        break;
+      case 'J':
+      case 'j':
+      case 'r':
+      case 0x84:
+        ok = take(4);
+        break;
+      case 'G':
+      case 0x95:
+        ok = take(8);
+        break;
+      case 'U':
+      case 'C':
+      case 0x8c:
+      case 0x8a:
+        ok = prefixed(1);
+        break;
+      case 'T':
+      case 'X':
+      case 'B':
+      case 0x8b:
+        ok = prefixed(4);
+        break;
+      case 0x8d:
+      case 0x8e:
+      case 0x96:
+        ok = prefixed(8);
+        break;
+      case 'I':
+      case 'L':
+      case 'F':
+      case 'S':
+      case 'V':
+      case 'P':
+      case 'g':
+      case 'p':
+        ok = line();
+        break;
+      case 'c':
+      case 'i':
+        ok = line() && line();
+        break;
+      default:
+        return "unknown pickle opcode " + std::to_string(op) + " at byte " + std::to_string(i - 1);
+    }
+    if (!ok)
+      return "pickle opcode " + std::to_string(op) + " at byte " + std::to_string(i) +
+             " claims more bytes than the pickle holds";
+  }
+  return "pickle without a STOP opcode";
+}
+
 void check_torch_records(const std::string& path) {
   const std::vector<ZipEntry> entries = zip_directory_of_file(path);
   auto fail = [&](const std::string& what) -> void {
@@ -251,6 +366,22 @@ void check_torch_records(const std::string& path) {
     if (rel == "version") has_version = true;
   }
   if (!has_pickle) fail("no " + prefix + "data.pkl");
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::file_size(path, ec);
+  if (ec) throw DataError("cannot read '" + path + "': " + ec.message());
+  const FileSource src(path, file_size);
+  // Every pickle LibTorch may unpickle: data.pkl, constants.pkl and the code's .debug_pkl
+  // (read while formatting an error), stored or deflated.
+  for (const auto& z : entries) {
+    const bool pickle = z.name.size() > 3 && z.name.compare(z.name.size() - 3, 3, "pkl") == 0;
+    if (!pickle) continue;
+    if (z.size > kMaxTorchPickle) fail("pickle '" + z.name + "' too large");
+    std::string bytes = src.read(z.data_offset, z.comp_size, "pickle");
+    if (z.method == 8) bytes = inflate_raw(bytes, size_t(z.size));
+    if (bytes.size() != z.size) fail("deflated record '" + z.name + "' is corrupt");
+    const std::string why = pickle_problem(bytes);
+    if (!why.empty()) fail("'" + z.name + "': " + why);
+  }
   if (!has_version) fail("no " + prefix + "version");
 }
 

@@ -73,6 +73,8 @@ void open_archive(torch::serialize::InputArchive& archive, const std::string& pa
   } catch (const c10::Error& e) {
     throw std::runtime_error(path + ": checkpoint is truncated or corrupt (" +
                              e.what_without_backtrace() + ")");
+  } catch (const std::exception& e) {  // e.g. torch::jit::ErrorReport from a garbage pickle
+    throw std::runtime_error(path + ": checkpoint is truncated or corrupt (" + e.what() + ")");
   }
 }
 
