@@ -54,7 +54,8 @@ TEST_CASE("checkpoint reader: a corrupt zip is an error naming the file", "[trai
   }
   SECTION("garbage") {
     std::ofstream(p, std::ios::binary) << std::string(100000, '\x07');
-    CHECK_THROWS_WITH(gan::read_checkpoint_info(p), Contains(p) && Contains("corrupt zip"));
+    // The checksum check sees it first: no end-of-archive record at all.
+    CHECK_THROWS_WITH(gan::read_checkpoint_info(p), Contains(p) && Contains("corrupt"));
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
