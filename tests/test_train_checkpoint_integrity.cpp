@@ -20,31 +20,17 @@
 #include "src/train/run_folder.h"
 #include "src/train/run_lock.h"
 #include "src/train/trainer.h"
+#include "train_test_util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
 std::string fresh_dir(const std::string& name) {
-  fs::path dir =
-      fs::temp_directory_path() / ("gan_integrity_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
+  return train_test::fresh_dir("integrity", name);
 }
-
-gan::Config tiny(std::vector<std::string> overrides = {}) {
-  overrides.insert(overrides.begin(), {"train.snapshot_kimg=0.064", "train.sample_kimg=0.064"});
-  return gan::load_config(std::string(GAN_SOURCE_DIR) + "/configs/synthetic_shapes_tiny.yaml",
-                          overrides);
-}
-
-gan::TrainRunOptions run_options(const std::string& outdir) {
-  gan::TrainRunOptions o;
-  o.outdir = outdir;
-  o.handle_signals = false;
-  return o;
-}
+using train_test::run_options;
+using train_test::tiny;
 
 // Loads every part of a checkpoint the way a resume does.
 void load_everything(const std::string& path) {
