@@ -202,11 +202,6 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   // One trainer per run folder, taken before anything is written into it.
   std::optional<RunLock> run_lock;
   if (run.leader) run_lock.emplace(run.dir);
-  if (resuming && run.leader) {
-    // Rows and temporaries a crash left from beyond the checkpoint would otherwise be doubled.
-    trim_run_logs(run.dir, read_checkpoint_info(options.resume_from).progress.step);
-    remove_stale_temp_files(run.dir);
-  }
   struct LogFileScope {
     bool active = false;
     ~LogFileScope() {
@@ -261,6 +256,12 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   if (resuming) {
     CheckpointInfo info = read_checkpoint_info(options.resume_from);
     run.progress = info.progress;
+    if (run.leader) {
+      // Rows and temporaries a crash left from beyond the checkpoint would otherwise be
+      // doubled; nothing has appended to the logs yet.
+      trim_run_logs(run.dir, run.progress.step);
+      remove_stale_temp_files(run.dir);
+    }
     load_checkpoint(options.resume_from, run.parts(), /*restore_rng=*/true, run.device);
     run.set_learning_rates();
     run.loader->seek({run.progress.loader_epoch, run.progress.loader_batch});
