@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
 #include "data/loader.h"
 #include "src/core/atomic_write.h"
 #include "src/core/errors.h"
-#include "src/core/registry.h"
 
 namespace gan {
 
@@ -17,17 +17,34 @@ namespace {
 
 using DatasetFactory = std::function<std::shared_ptr<Dataset>(const DataConfig&)>;
 
-// Built on first use: self-registering statics would be dropped from the static library.
-const Registry<DatasetFactory>& registry() {
-  static const Registry<DatasetFactory> r = [] {
-    Registry<DatasetFactory> reg("data.type");
-    reg.add("mnist_idx", make_mnist_idx);
-    reg.add("cifar_bin", make_cifar_bin);
-    reg.add("image_folder", make_image_folder);
-    reg.add("synthetic_shapes", make_synthetic_shapes);
-    return reg;
-  }();
-  return r;
+struct DatasetEntry {
+  ComponentSchema schema;
+  DatasetFactory make;
+};
+
+// One entry per reader: its own keys (beside data's common ones) and its factory.
+const std::vector<DatasetEntry>& entries() {
+  static const std::vector<DatasetEntry> e = {
+      {{"mnist_idx",
+        "MNIST / Fashion-MNIST idx files (gzip or raw) in data.path, train-* or t10k-*.",
+        {string_key("labels", "auto",
+                    "auto: the labels file beside the images when present; none: unlabelled.",
+                    {"auto", "none"})}},
+       make_mnist_idx},
+      {{"cifar_bin", "CIFAR-10/100 binary batches: a folder or one .bin file in data.path.", {}},
+       make_cifar_bin},
+      {{"image_folder",
+        "A folder tree of png/jpg/jpeg/bmp/webp images (sorted walk), optional dataset.json.",
+        {string_key("labels", "auto",
+                    "Label source: auto (dataset.json, else sub-folders), folders, json, none.",
+                    {"auto", "folders", "json", "none"})}},
+       make_image_folder},
+      {{"synthetic_shapes",
+        "Deterministic coloured shapes, labelled by shape (tests, demos).",
+        {int_key("count", 10000, "Number of images.", within(1, 1e8))}},
+       make_synthetic_shapes},
+  };
+  return e;
 }
 
 // A fixed subset of `limit` samples of another dataset (data.max_images): spread over the
@@ -63,11 +80,30 @@ class Limited : public Dataset {
 }  // namespace
 
 std::vector<std::string> dataset_types() {
-  return registry().names();
+  std::vector<std::string> out;
+  for (const auto& e : entries()) out.push_back(e.schema.type);
+  return out;
+}
+
+void register_dataset_components() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (const auto& e : entries()) register_component_schema("dataset", e.schema);
+  });
 }
 
 std::shared_ptr<Dataset> make_dataset(const DataConfig& cfg) {
-  const auto& factory = registry().get(cfg.type);
+  const DatasetFactory* found = nullptr;
+  for (const auto& e : entries()) {
+    if (e.schema.type == cfg.dataset.type) found = &e.make;
+  }
+  if (!found) {
+    std::string known;
+    for (const auto& t : dataset_types()) known += (known.empty() ? "" : ", ") + t;
+    throw ConfigError("data.type: unknown dataset '" + cfg.dataset.type + "' (known: " + known +
+                      ")");
+  }
+  const auto& factory = *found;
   if (cfg.max_images < 0) {
     throw ConfigError("data.max_images must be >= 0, got " + std::to_string(cfg.max_images));
   }

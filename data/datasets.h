@@ -10,10 +10,12 @@
 
 namespace gan {
 
-// Builds the dataset named by cfg.type, applying cfg.max_images. Throws ConfigError listing the
+// Builds the dataset named by cfg.dataset.type, applying cfg.max_images. Throws ConfigError listing the
 // known types on an unknown data.type, DataError naming the file on missing or corrupt files.
 std::shared_ptr<Dataset> make_dataset(const DataConfig& cfg);
 std::vector<std::string> dataset_types();
+// Adds every reader's schema (family "dataset") to the component catalog (once).
+void register_dataset_components();
 
 // Writes {"num_classes": N, "classes": {"0": "name", ...}} so a run folder records which label
 // index means which class (image_folder sorts sub-folder names to get them).

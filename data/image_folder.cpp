@@ -60,7 +60,7 @@ class ImageFolder : public Dataset {
     if (files_.empty()) {
       throw DataError("no images (png, jpg, jpeg, bmp, webp) found under " + cfg.path);
     }
-    std::string mode = cfg.labels;
+    std::string mode = cfg.dataset.get_string("labels");
     const std::string json_path = (fs::path(cfg.path) / "dataset.json").string();
     if (mode == "auto") {
       if (data_detail::file_exists(json_path)) {

@@ -111,7 +111,7 @@ class MnistIdx : public Dataset {
       throw DataError("idx file has empty images (" + std::to_string(rows_) + "x" +
                       std::to_string(cols_) + "): " + images_path_);
     }
-    if (cfg.labels == "none") labels_path_.clear();
+    if (cfg.dataset.get_string("labels") == "none") labels_path_.clear();
     if (!labels_path_.empty()) {
       std::vector<uint32_t> ldims;
       labels_ = parse_idx(labels_path_, 1, ldims);
@@ -123,7 +123,7 @@ class MnistIdx : public Dataset {
       int max_label = -1;
       for (uint8_t l : labels_) max_label = std::max(max_label, int(l));
       num_classes_ = max_label + 1;
-    } else if (cfg.labels != "none") {
+    } else if (cfg.dataset.get_string("labels") != "none") {
       spdlog::warn("mnist_idx: no labels file next to {}; the dataset is unlabelled", images_path_);
     }
     fashion_ =

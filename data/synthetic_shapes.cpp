@@ -21,7 +21,7 @@ class SyntheticShapes : public Dataset {
  public:
   SyntheticShapes(int64_t count, int resolution) : count_(count), res_(resolution) {
     if (count < 1)
-      throw ConfigError("data.synthetic_count must be >= 1, got " + std::to_string(count));
+      throw ConfigError("data.count must be >= 1, got " + std::to_string(count));
     if (resolution < 4) throw ConfigError("data.resolution must be >= 4 for synthetic_shapes");
   }
 
@@ -91,7 +91,7 @@ class SyntheticShapes : public Dataset {
 }  // namespace
 
 std::shared_ptr<Dataset> make_synthetic_shapes(const DataConfig& cfg) {
-  return std::make_shared<SyntheticShapes>(cfg.synthetic_count, cfg.resolution);
+  return std::make_shared<SyntheticShapes>(cfg.dataset.get_int("count"), cfg.resolution);
 }
 
 }  // namespace gan

@@ -101,4 +101,51 @@ torch::Tensor DcganDiscriminatorImpl::forward(const torch::Tensor& images,
   return out;
 }
 
+GeneratorEntry dcgan_generator_entry() {
+  GeneratorEntry e;
+  e.schema = {
+      "dcgan",
+      "DCGAN (Radford et al. 2016): transposed convolutions from 4x4 up; resolutions 16-256.",
+      {int_key("z_dim", 100, "Latent dimension.", within(1, 4096)),
+       int_key("width", 64, "Base channels.", within(1, 4096)),
+       string_key("norm", "batch",
+                  "Normalisation: batch (class-conditional batch norm in a conditional "
+                  "model) or none.",
+                  {"batch", "none"}),
+       bool_key("spectral_norm", false, "Spectral norm on every weight.")}};
+  e.make = [](const ComponentConfig& own, const NetworkShape& shape) {
+    check_network_shape("model.g.type", "dcgan", shape, dcgan_stages(shape.resolution) > 0,
+                        "16, 32, 64, 128, 256");
+    return std::static_pointer_cast<GeneratorImpl>(
+        std::make_shared<DcganGeneratorImpl>(DcganGeneratorOptions(shape.resolution, shape.channels)
+                                                 .z_dim(own.get_int("z_dim"))
+                                                 .width(own.get_int("width"))
+                                                 .norm(own.get_string("norm"))
+                                                 .spectral_norm(own.get_bool("spectral_norm"))
+                                                 .num_classes(shape.num_classes)));
+  };
+  return e;
+}
+
+DiscriminatorEntry dcgan_discriminator_entry() {
+  DiscriminatorEntry e;
+  e.schema = {"dcgan",
+              "DCGAN discriminator: strided convolutions down to 4x4 (projection when "
+              "conditional); resolutions 16-256.",
+              {int_key("width", 64, "Base channels.", within(1, 4096)),
+               string_key("norm", "batch", "Normalisation: batch or none.", {"batch", "none"}),
+               bool_key("spectral_norm", false, "Spectral norm on every weight (SNGAN).")}};
+  e.make = [](const ComponentConfig& own, const NetworkShape& shape) {
+    check_network_shape("model.d.type", "dcgan", shape, dcgan_stages(shape.resolution) > 0,
+                        "16, 32, 64, 128, 256");
+    return std::static_pointer_cast<DiscriminatorImpl>(std::make_shared<DcganDiscriminatorImpl>(
+        DcganDiscriminatorOptions(shape.resolution, shape.channels)
+            .width(own.get_int("width"))
+            .norm(own.get_string("norm"))
+            .spectral_norm(own.get_bool("spectral_norm"))
+            .num_classes(shape.num_classes)));
+  };
+  return e;
+}
+
 }  // namespace gan

@@ -70,4 +70,8 @@ TORCH_MODULE(DcganDiscriminator);
 // Number of up/down stages for a resolution, or -1 when DCGAN does not support it.
 int dcgan_stages(int64_t resolution);
 
+// Registry entries (networks.cpp): key rows and factories.
+GeneratorEntry dcgan_generator_entry();
+DiscriminatorEntry dcgan_discriminator_entry();
+
 }  // namespace gan

@@ -1,27 +1,18 @@
 #include "models/networks.h"
 
+#include <algorithm>
 #include <functional>
+#include <mutex>
 
 #include "models/dcgan.h"
 #include "models/layers.h"
+#include "models/mlp.h"
 #include "models/resnet.h"
 #include "src/core/errors.h"
-#include "src/core/registry.h"
 
 namespace gan {
 
 namespace {
-
-using GeneratorFactory =
-    std::function<std::shared_ptr<GeneratorImpl>(const ModelConfig&, const NetworkShape&)>;
-using DiscriminatorFactory =
-    std::function<std::shared_ptr<DiscriminatorImpl>(const ModelConfig&, const NetworkShape&)>;
-
-void check_norm(const std::string& key, const std::string& value) {
-  if (value != "batch" && value != "none") {
-    throw ConfigError("model." + key + ": unknown norm '" + value + "' (known: batch, none)");
-  }
-}
 
 int64_t classes(const ModelConfig& cfg, const NetworkShape& shape) {
   if (!cfg.conditional) return 0;
@@ -31,85 +22,31 @@ int64_t classes(const ModelConfig& cfg, const NetworkShape& shape) {
   return shape.num_classes;
 }
 
-void check_shape(const std::string& key, const std::string& name, const NetworkShape& shape,
-                 bool supported, const std::string& known) {
-  if (!supported) {
-    throw ConfigError("model." + key + " '" + name + "' does not support resolution " +
-                      std::to_string(shape.resolution) + " (supported: " + known + ")");
+// One line per architecture.
+const std::vector<GeneratorEntry>& generator_entries() {
+  static const std::vector<GeneratorEntry> entries = {
+      dcgan_generator_entry(), resnet_generator_entry(), mlp_generator_entry()};
+  return entries;
+}
+
+const std::vector<DiscriminatorEntry>& discriminator_entries() {
+  static const std::vector<DiscriminatorEntry> entries = {dcgan_discriminator_entry(),
+                                                          resnet_discriminator_entry()};
+  return entries;
+}
+
+template <typename Entry>
+const Entry& find_entry(const std::vector<Entry>& entries, const std::string& family,
+                        const std::string& type, const std::string& key) {
+  std::vector<std::string> names;
+  for (const auto& e : entries) {
+    if (e.schema.type == type) return e;
+    names.push_back(e.schema.type);
   }
-  if (shape.channels <= 0) {
-    throw ConfigError("model." + key + ": invalid number of image channels " +
-                      std::to_string(shape.channels));
-  }
-}
-
-void check_width(const std::string& key, int width) {
-  if (width <= 0) throw ConfigError("model." + key + " must be positive");
-}
-
-const Registry<GeneratorFactory>& generator_registry() {
-  static const Registry<GeneratorFactory> registry = [] {
-    Registry<GeneratorFactory> r("generator");
-    r.add("dcgan", [](const ModelConfig& cfg, const NetworkShape& shape) {
-      check_shape("generator", "dcgan", shape, dcgan_stages(shape.resolution) > 0,
-                  "16, 32, 64, 128, 256");
-      check_norm("g_norm", cfg.g_norm);
-      check_width("g_width", cfg.g_width);
-      return std::static_pointer_cast<GeneratorImpl>(std::make_shared<DcganGeneratorImpl>(
-          DcganGeneratorOptions(shape.resolution, shape.channels)
-              .z_dim(cfg.z_dim)
-              .width(cfg.g_width)
-              .norm(cfg.g_norm)
-              .spectral_norm(cfg.g_spectral_norm)
-              .num_classes(classes(cfg, shape))));
-    });
-    r.add("resnet", [](const ModelConfig& cfg, const NetworkShape& shape) {
-      check_shape("generator", "resnet", shape, resnet_supports(shape.resolution), "32, 64, 128");
-      check_norm("g_norm", cfg.g_norm);
-      check_width("g_width", cfg.g_width);
-      return std::static_pointer_cast<GeneratorImpl>(std::make_shared<ResnetGeneratorImpl>(
-          ResnetGeneratorOptions(shape.resolution, shape.channels)
-              .z_dim(cfg.z_dim)
-              .width(cfg.g_width)
-              .norm(cfg.g_norm)
-              .spectral_norm(cfg.g_spectral_norm)
-              .num_classes(classes(cfg, shape))));
-    });
-    return r;
-  }();
-  return registry;
-}
-
-const Registry<DiscriminatorFactory>& discriminator_registry() {
-  static const Registry<DiscriminatorFactory> registry = [] {
-    Registry<DiscriminatorFactory> r("discriminator");
-    r.add("dcgan", [](const ModelConfig& cfg, const NetworkShape& shape) {
-      check_shape("discriminator", "dcgan", shape, dcgan_stages(shape.resolution) > 0,
-                  "16, 32, 64, 128, 256");
-      check_norm("d_norm", cfg.d_norm);
-      check_width("d_width", cfg.d_width);
-      return std::static_pointer_cast<DiscriminatorImpl>(std::make_shared<DcganDiscriminatorImpl>(
-          DcganDiscriminatorOptions(shape.resolution, shape.channels)
-              .width(cfg.d_width)
-              .norm(cfg.d_norm)
-              .spectral_norm(cfg.d_spectral_norm)
-              .num_classes(classes(cfg, shape))));
-    });
-    r.add("resnet", [](const ModelConfig& cfg, const NetworkShape& shape) {
-      check_shape("discriminator", "resnet", shape, resnet_supports(shape.resolution),
-                  "32, 64, 128");
-      check_norm("d_norm", cfg.d_norm);
-      check_width("d_width", cfg.d_width);
-      return std::static_pointer_cast<DiscriminatorImpl>(std::make_shared<ResnetDiscriminatorImpl>(
-          ResnetDiscriminatorOptions(shape.resolution, shape.channels)
-              .width(cfg.d_width)
-              .norm(cfg.d_norm)
-              .spectral_norm(cfg.d_spectral_norm)
-              .num_classes(classes(cfg, shape))));
-    });
-    return r;
-  }();
-  return registry;
+  std::sort(names.begin(), names.end());
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  throw ConfigError(key + ": unknown " + family + " '" + type + "' (known: " + known + ")");
 }
 
 void init_weight(torch::Tensor& w, const std::string& scheme) {
@@ -146,24 +83,56 @@ torch::Device device_of(const torch::nn::Module& net) {
 
 }  // namespace
 
+void register_network_components() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (const auto& e : generator_entries()) register_component_schema("generator", e.schema);
+    for (const auto& e : discriminator_entries()) {
+      register_component_schema("discriminator", e.schema);
+    }
+  });
+}
+
+void check_network_shape(const std::string& key, const std::string& type, const NetworkShape& shape,
+                         bool supported, const std::string& known) {
+  if (!supported) {
+    throw ConfigError(key + " '" + type + "' does not support resolution " +
+                      std::to_string(shape.resolution) + " (supported: " + known + ")");
+  }
+  if (shape.channels <= 0) {
+    throw ConfigError(key + ": invalid number of image channels " + std::to_string(shape.channels));
+  }
+}
+
 std::shared_ptr<GeneratorImpl> make_generator(const ModelConfig& cfg, const NetworkShape& shape) {
-  auto g = generator_registry().get(cfg.generator, "model.generator: ")(cfg, shape);
+  NetworkShape s = shape;
+  s.num_classes = int(classes(cfg, shape));
+  auto g = find_entry(generator_entries(), "generator", cfg.g.type, "model.g.type").make(cfg.g, s);
   initialize_weights(*g, cfg.init);
   return g;
 }
 
 std::shared_ptr<DiscriminatorImpl> make_discriminator(const ModelConfig& cfg,
                                                       const NetworkShape& shape) {
-  auto d = discriminator_registry().get(cfg.discriminator, "model.discriminator: ")(cfg, shape);
+  NetworkShape s = shape;
+  s.num_classes = int(classes(cfg, shape));
+  auto d = find_entry(discriminator_entries(), "discriminator", cfg.d.type, "model.d.type")
+               .make(cfg.d, s);
   initialize_weights(*d, cfg.init);
   return d;
 }
 
 std::vector<std::string> generator_types() {
-  return generator_registry().names();
+  std::vector<std::string> out;
+  for (const auto& e : generator_entries()) out.push_back(e.schema.type);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 std::vector<std::string> discriminator_types() {
-  return discriminator_registry().names();
+  std::vector<std::string> out;
+  for (const auto& e : discriminator_entries()) out.push_back(e.schema.type);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 std::vector<std::string> init_schemes() {
   return {"normal", "orthogonal", "xavier"};

@@ -5,10 +5,12 @@
 #include <torch/nn.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "src/core/component_config.h"
 #include "src/core/config.h"
 
 namespace gan {
@@ -19,6 +21,11 @@ struct NetworkShape {
   int channels = 1;
   int num_classes = 0;  // used when model.conditional
 };
+
+// Throws ConfigError "<key> '<type>' does not support resolution R (supported: ...)" unless
+// `supported`, and on a shape without channels.
+void check_network_shape(const std::string& key, const std::string& type, const NetworkShape& shape,
+                         bool supported, const std::string& known);
 
 // z [N, z_dim] float, labels int64 [N] (ignored, may be undefined, when unconditional)
 // -> images [N, C, H, W] in [-1, 1].
@@ -35,9 +42,28 @@ class DiscriminatorImpl : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& images, const torch::Tensor& labels) = 0;
 };
 
-// Builds the network named by cfg.generator / cfg.discriminator for `shape` and initialises
-// its weights with cfg.init. Throws ConfigError on an unknown name (listing the known ones),
-// an unsupported resolution, or a conditional model without classes.
+// A registry entry: the type's key rows and its factory. `own` is the model.g / model.d slot;
+// shape.num_classes is 0 unless the model is conditional. A new architecture is its own file
+// pair exporting one entry function, added by one line to the registry in networks.cpp.
+struct GeneratorEntry {
+  ComponentSchema schema;
+  std::function<std::shared_ptr<GeneratorImpl>(const ComponentConfig& own,
+                                               const NetworkShape& shape)>
+      make;
+};
+struct DiscriminatorEntry {
+  ComponentSchema schema;
+  std::function<std::shared_ptr<DiscriminatorImpl>(const ComponentConfig& own,
+                                                   const NetworkShape& shape)>
+      make;
+};
+
+// Adds every generator and discriminator schema to the component catalog (once).
+void register_network_components();
+
+// Builds the network of cfg.g / cfg.d for `shape` and initialises its weights with cfg.init.
+// Throws ConfigError on an unknown type (listing the known ones), an unsupported resolution,
+// or a conditional model without classes.
 std::shared_ptr<GeneratorImpl> make_generator(const ModelConfig& cfg, const NetworkShape& shape);
 std::shared_ptr<DiscriminatorImpl> make_discriminator(const ModelConfig& cfg,
                                                       const NetworkShape& shape);

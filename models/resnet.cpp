@@ -200,4 +200,51 @@ torch::Tensor ResnetDiscriminatorImpl::forward(const torch::Tensor& images,
   return out;
 }
 
+GeneratorEntry resnet_generator_entry() {
+  GeneratorEntry e;
+  e.schema = {"resnet",
+              "ResNet generator (Miyato et al. 2018, SNGAN): up-sampling residual blocks; "
+              "resolutions 32, 64, 128.",
+              {int_key("z_dim", 100, "Latent dimension.", within(1, 4096)),
+               int_key("width", 64, "Base channels.", within(1, 4096)),
+               string_key("norm", "batch",
+                          "Normalisation: batch (class-conditional batch norm in a conditional "
+                          "model) or none.",
+                          {"batch", "none"}),
+               bool_key("spectral_norm", false, "Spectral norm on every weight.")}};
+  e.make = [](const ComponentConfig& own, const NetworkShape& shape) {
+    check_network_shape("model.g.type", "resnet", shape, resnet_supports(shape.resolution),
+                        "32, 64, 128");
+    return std::static_pointer_cast<GeneratorImpl>(std::make_shared<ResnetGeneratorImpl>(
+        ResnetGeneratorOptions(shape.resolution, shape.channels)
+            .z_dim(own.get_int("z_dim"))
+            .width(own.get_int("width"))
+            .norm(own.get_string("norm"))
+            .spectral_norm(own.get_bool("spectral_norm"))
+            .num_classes(shape.num_classes)));
+  };
+  return e;
+}
+
+DiscriminatorEntry resnet_discriminator_entry() {
+  DiscriminatorEntry e;
+  e.schema = {"resnet",
+              "ResNet discriminator (SNGAN): down-sampling residual blocks (projection when "
+              "conditional); resolutions 32, 64, 128.",
+              {int_key("width", 64, "Base channels.", within(1, 4096)),
+               string_key("norm", "batch", "Normalisation: batch or none.", {"batch", "none"}),
+               bool_key("spectral_norm", false, "Spectral norm on every weight (SNGAN).")}};
+  e.make = [](const ComponentConfig& own, const NetworkShape& shape) {
+    check_network_shape("model.d.type", "resnet", shape, resnet_supports(shape.resolution),
+                        "32, 64, 128");
+    return std::static_pointer_cast<DiscriminatorImpl>(std::make_shared<ResnetDiscriminatorImpl>(
+        ResnetDiscriminatorOptions(shape.resolution, shape.channels)
+            .width(own.get_int("width"))
+            .norm(own.get_string("norm"))
+            .spectral_norm(own.get_bool("spectral_norm"))
+            .num_classes(shape.num_classes)));
+  };
+  return e;
+}
+
 }  // namespace gan

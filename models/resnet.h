@@ -115,4 +115,8 @@ TORCH_MODULE(ResnetDiscriminator);
 // True for the resolutions the ResNet networks support (32, 64, 128).
 bool resnet_supports(int64_t resolution);
 
+// Registry entries (networks.cpp): key rows and factories.
+GeneratorEntry resnet_generator_entry();
+DiscriminatorEntry resnet_discriminator_entry();
+
 }  // namespace gan

@@ -48,8 +48,8 @@ std::string network_summary(const Config& cfg, const NetworkShape& shape) {
   if (cfg.model.conditional) out << ", " << shape.num_classes << " classes";
   out << " (z_dim " << g->z_dim() << "; FLOPs count a multiply-add as 2, convolutions and "
       << "linear layers only)\n";
-  describe(out, "generator", cfg.model.generator, *g, flops_per_image(*g, shape));
-  describe(out, "discriminator", cfg.model.discriminator, *d, flops_per_image(*d, shape));
+  describe(out, "generator", cfg.model.g.type, *g, flops_per_image(*g, shape));
+  describe(out, "discriminator", cfg.model.d.type, *d, flops_per_image(*d, shape));
   return out.str();
 }
 

@@ -28,13 +28,13 @@ TEST_CASE("usage and config errors exit 2 with one line of context", "[cli]") {
   CHECK(bogus.code == 2);
   CHECK_THAT(bogus.err, Catch::Contains("bogus"));
   auto bad = run({"config", "--config", test_cli::config("synthetic_shapes_tiny.yaml"), "--set",
-                  "optim.lr_g=-1"});
+                  "optim.g.lr=-1"});
   CHECK(bad.code == 2);
-  CHECK(bad.err == "error: --set optim.lr_g=-1: optim.lr_g must be > 0 (got -1)\n");
+  CHECK(bad.err == "error: --set optim.g.lr=-1: optim.g.lr must be > 0 (got -1)\n");
   auto missing = run({"config", "--config", "/nonexistent/x.yaml"});
   CHECK(missing.code == 2);
   CHECK_THAT(missing.err, Catch::Contains("/nonexistent/x.yaml: no such config file"));
-  auto component = run({"config", "--set", "model.generator=stylegan9"});
+  auto component = run({"config", "--set", "model.g.type=stylegan9"});
   CHECK(component.code == 2);
   CHECK_THAT(component.err, Catch::Contains("unknown generator 'stylegan9' (known: "));
   auto cuda = run({"info", "--set", "runtime.device=cuda:7"});

@@ -21,7 +21,7 @@ namespace {
 
 std::map<std::string, torch::Tensor> params_of(const std::string& path) {
   gan::CheckpointInfo info = gan::read_checkpoint_info(path);
-  gan::Config cfg = gan::config_from_string(info.config_yaml, path);
+  gan::Config cfg = gan::stored_config(info, path);
   gan::NetworkShape shape{cfg.data.resolution, cfg.data.channels, int(info.progress.num_classes)};
   auto g = gan::make_generator(cfg.model, shape);
   auto d = gan::make_discriminator(cfg.model, shape);
@@ -39,8 +39,8 @@ std::pair<std::string, std::string> train_one_and_two(const fs::path& out,
   // No batch norm: per-rank batch statistics are (by design) not synchronised.
   std::vector<std::string> common = {"--config", test_cli::config("synthetic_shapes_tiny.yaml"),
                                      "--set",    "train.steps=4",
-                                     "--set",    "model.g_norm=none",
-                                     "--set",    "model.d_norm=none",
+                                     "--set",    "model.g.norm=none",
+                                     "--set",    "model.d.norm=none",
                                      "--set",    "runtime.threads=1",
                                      "--set",    "data.workers=1"};
   for (const auto& e : extra) {
@@ -128,8 +128,8 @@ TEST_CASE("two ranks with DiffAugment and GP match one rank with the whole batch
     const fs::path out = fs::temp_directory_path() / ("gan_ddp_aug_" + std::to_string(::getpid()));
     fs::remove_all(out);
     const auto [one, two] = train_one_and_two(
-        out, {"augment.diffaugment=[color, translation, cutout]", "loss.type=wasserstein",
-              "loss.gp_lambda=10", "loss.reg_interval=1", accumulate});
+        out, {"augment.type=diffaugment", "augment.policy=[color, translation, cutout]", "loss.type=wgan",
+              "loss.gp.lambda=10", "loss.gp.interval=1", accumulate});
     CHECK(compare_params(one, two) < 1e-4);
     fs::remove_all(out);
   }

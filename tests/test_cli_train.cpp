@@ -72,7 +72,7 @@ TEST_CASE("SIGTERM during start-up stops cleanly: exit 0, a step-0 checkpoint, r
     freopen(err.c_str(), "w", stderr);
     execl(GAN_BINARY, GAN_BINARY, "train", "--config", cfg.c_str(), "--outdir", out.c_str(),
           "--set", "train.steps=1000000", "--set", "train.snapshot_kimg=1000", "--set",
-          "data.synthetic_count=20000", (char*)nullptr);
+          "data.count=20000", (char*)nullptr);
     _exit(127);
   }
   // log.txt is the first file of the run folder, written before the data is read.

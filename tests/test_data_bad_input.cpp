@@ -18,7 +18,7 @@ namespace {
 
 DataConfig config(const std::string& type, const std::string& path) {
   DataConfig cfg;
-  cfg.type = type;
+  cfg.dataset.type = type;
   cfg.path = path;
   return cfg;
 }

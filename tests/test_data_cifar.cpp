@@ -34,7 +34,7 @@ void check_pixels(const Sample& s, int k) {
 
 DataConfig cifar_config(const std::string& path, const std::string& split = "train") {
   DataConfig cfg;
-  cfg.type = "cifar_bin";
+  cfg.dataset.type = "cifar_bin";
   cfg.path = path;
   cfg.split = split;
   return cfg;

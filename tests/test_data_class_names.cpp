@@ -19,8 +19,8 @@ TEST_CASE("a full disk while writing classes.json is an error and keeps the old 
   fs::remove_all(dir);
   fs::create_directories(dir);
   gan::DataConfig cfg;
-  cfg.type = "synthetic_shapes";
-  cfg.synthetic_count = 8;
+  cfg.dataset.type = "synthetic_shapes";
+  cfg.dataset.set("count", int64_t(8));
   auto ds = gan::make_dataset(cfg);
   REQUIRE(ds->num_classes() > 0);
   const std::string path = (dir / "classes.json").string();

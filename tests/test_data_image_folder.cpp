@@ -29,9 +29,9 @@ void write_image(const std::string& path, const cv::Mat& m) {
 
 DataConfig folder_config(const std::string& path, const std::string& labels = "auto") {
   DataConfig cfg;
-  cfg.type = "image_folder";
+  cfg.dataset.type = "image_folder";
   cfg.path = path;
-  cfg.labels = labels;
+  cfg.dataset.set("labels", std::string(labels));
   return cfg;
 }
 
@@ -142,7 +142,7 @@ TEST_CASE("image_folder bad input: missing, empty, corrupt", "[data][folder]") {
 
 TEST_CASE("unknown data.type lists the known types", "[data][registry]") {
   DataConfig cfg;
-  cfg.type = "imagenet_lmdb";
+  cfg.dataset.type = "imagenet_lmdb";
   REQUIRE_THROWS_AS(make_dataset(cfg), ConfigError);
   REQUIRE_THROWS_WITH(make_dataset(cfg), Catch::Contains("imagenet_lmdb") &&
                                              Catch::Contains("mnist_idx") &&

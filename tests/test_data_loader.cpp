@@ -92,8 +92,8 @@ TEST_CASE("drop_last and the last partial batch", "[data][loader]") {
 
 TEST_CASE("resuming at batch k gives exactly the uninterrupted batches", "[data][loader]") {
   DataConfig cfg;
-  cfg.type = "synthetic_shapes";
-  cfg.synthetic_count = 37;
+  cfg.dataset.type = "synthetic_shapes";
+  cfg.dataset.set("count", int64_t(37));
   cfg.resolution = 12;
   auto ds = make_dataset(cfg);
   // Random crop and flip make the images depend on (seed, epoch, index) too.

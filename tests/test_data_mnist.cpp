@@ -14,7 +14,7 @@ namespace {
 
 DataConfig idx_config(const std::string& path, const std::string& split = "train") {
   DataConfig cfg;
-  cfg.type = "mnist_idx";
+  cfg.dataset.type = "mnist_idx";
   cfg.path = path;
   cfg.split = split;
   return cfg;
@@ -79,11 +79,11 @@ TEST_CASE("mnist_idx labels: none and max_images", "[data][mnist]") {
   gan_test::write_bytes(d.str("train-labels-idx1-ubyte"),
                         gan_test::idx1_labels({0, 1, 2, 3, 4, 5}));
   DataConfig cfg = idx_config(d.str());
-  cfg.labels = "none";
+  cfg.dataset.set("labels", std::string("none"));
   auto ds = make_dataset(cfg);
   REQUIRE(ds->num_classes() == 0);
   REQUIRE(ds->get(3).label == -1);
-  cfg.labels = "auto";
+  cfg.dataset.set("labels", std::string("auto"));
   cfg.max_images = 4;
   auto lim = make_dataset(cfg);
   auto again = make_dataset(cfg);

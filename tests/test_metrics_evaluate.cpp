@@ -115,8 +115,8 @@ TEST_CASE("real statistics cache: keyed, stored with protocol, reloaded", "[metr
   gan::StatsCache cache(dir.string());
   auto det = gan::make_inception_torchscript(kData + "/metrics_tiny_inception.pt", torch::kCPU);
   gan::DataConfig cfg;
-  cfg.type = "synthetic_shapes";
-  cfg.synthetic_count = 30;
+  cfg.dataset.type = "synthetic_shapes";
+  cfg.dataset.set("count", int64_t(30));
   cfg.channels = 3;
   cfg.resolution = 16;
   gan::FeatureSet a = gan::real_features(*det, cfg, 25, true, &cache, 10);

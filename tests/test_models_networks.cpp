@@ -12,11 +12,11 @@ namespace {
 
 gan::ModelConfig model_config(const std::string& net, int width, bool conditional) {
   gan::ModelConfig cfg;
-  cfg.generator = net;
-  cfg.discriminator = net;
-  cfg.z_dim = 8;
-  cfg.g_width = width;
-  cfg.d_width = width;
+  cfg.g.type = net;
+  cfg.d.type = net;
+  cfg.g.set("z_dim", int64_t(8));
+  cfg.g.set("width", int64_t(width));
+  cfg.d.set("width", int64_t(width));
   cfg.conditional = conditional;
   return cfg;
 }
@@ -44,7 +44,7 @@ void check_forward_backward(const gan::ModelConfig& cfg, const gan::NetworkShape
   for (auto* net :
        {static_cast<torch::nn::Module*>(g.get()), static_cast<torch::nn::Module*>(d.get())}) {
     for (const auto& p : net->named_parameters()) {
-      INFO(cfg.generator << " " << shape.resolution << " parameter " << p.key());
+      INFO(cfg.g.type << " " << shape.resolution << " parameter " << p.key());
       REQUIRE(p.value().grad().defined());
       CHECK(torch::isfinite(p.value().grad()).all().item<bool>());
       CHECK(p.value().grad().abs().sum().item<double>() > 0.0);
@@ -107,10 +107,10 @@ TEST_CASE("DCGAN works at every resolution, conditional and not", "[models][dcga
 
 TEST_CASE("DCGAN variants: no norm, spectral norm, one-hot conditioning", "[models][dcgan]") {
   gan::ModelConfig cfg = model_config("dcgan", 4, true);
-  cfg.g_norm = "none";  // conditional G without batch norm appends a one-hot vector to z
-  cfg.d_norm = "none";
-  cfg.g_spectral_norm = true;
-  cfg.d_spectral_norm = true;
+  cfg.g.set("norm", std::string("none"));  // conditional G without batch norm appends a one-hot vector to z
+  cfg.d.set("norm", std::string("none"));
+  cfg.g.set("spectral_norm", bool(true));
+  cfg.d.set("spectral_norm", bool(true));
   check_forward_backward(cfg, gan::NetworkShape{32, 3, 4});
   auto d = gan::make_discriminator(cfg, gan::NetworkShape{32, 3, 4});
   int u_buffers = 0;
@@ -123,22 +123,22 @@ TEST_CASE("ResNet G/D work at 32, 64 and 128, conditional and not", "[models][re
   for (int res : {32, 64, 128}) {
     for (bool conditional : {false, true}) {
       gan::ModelConfig cfg = model_config("resnet", 2, conditional);
-      cfg.d_norm = "none";
-      cfg.d_spectral_norm = true;
+      cfg.d.set("norm", std::string("none"));
+      cfg.d.set("spectral_norm", bool(true));
       check_forward_backward(cfg, gan::NetworkShape{res, 3, conditional ? 4 : 0});
     }
   }
   gan::ModelConfig cfg = model_config("resnet", 2, false);
-  cfg.g_spectral_norm = true;
-  cfg.d_norm = "batch";
+  cfg.g.set("spectral_norm", bool(true));
+  cfg.d.set("norm", std::string("batch"));
   check_forward_backward(cfg, gan::NetworkShape{32, 1, 0});
 }
 
 TEST_CASE("SNGAN CIFAR-size ResNet has the expected channel widths", "[models][resnet]") {
   gan::ModelConfig cfg = model_config("resnet", 64, false);
-  cfg.z_dim = 128;
-  cfg.d_norm = "none";
-  cfg.d_spectral_norm = true;
+  cfg.g.set("z_dim", int64_t(128));
+  cfg.d.set("norm", std::string("none"));
+  cfg.d.set("spectral_norm", bool(true));
   auto g = gan::make_generator(cfg, gan::NetworkShape{32, 3, 0});
   auto d = gan::make_discriminator(cfg, gan::NetworkShape{32, 3, 0});
   // Counted by hand: G = linear 128->4096 (+bias) + 3 blocks of (2 BN(256), two 3x3 256->256
@@ -156,14 +156,14 @@ TEST_CASE("SNGAN CIFAR-size ResNet has the expected channel widths", "[models][r
 
 TEST_CASE("factories reject unknown names, resolutions and missing classes", "[models]") {
   gan::ModelConfig cfg;
-  cfg.generator = "stylegan9";
+  cfg.g.type = "stylegan9";
   CHECK_THROWS_MATCHES(gan::make_generator(cfg, gan::NetworkShape{32, 1, 0}), gan::ConfigError,
-                       Catch::Message("model.generator: unknown generator 'stylegan9' (known: "
-                                      "dcgan, resnet)"));
+                       Catch::Message("model.g.type: unknown generator 'stylegan9' (known: "
+                                      "dcgan, mlp, resnet)"));
   cfg = gan::ModelConfig();
   CHECK_THROWS_AS(gan::make_generator(cfg, gan::NetworkShape{48, 1, 0}), gan::ConfigError);
   CHECK_THROWS_AS(gan::make_discriminator(cfg, gan::NetworkShape{512, 1, 0}), gan::ConfigError);
-  cfg.discriminator = "resnet";
+  cfg.d.type = "resnet";
   CHECK_THROWS_WITH(gan::make_discriminator(cfg, gan::NetworkShape{16, 1, 0}),
                     Catch::Contains("supported: 32, 64, 128"));
   cfg = gan::ModelConfig();
@@ -173,7 +173,7 @@ TEST_CASE("factories reject unknown names, resolutions and missing classes", "[m
   cfg.conditional = false;
   cfg.init = "kaiming";
   CHECK_THROWS_AS(gan::make_generator(cfg, gan::NetworkShape{32, 1, 0}), gan::ConfigError);
-  CHECK(gan::generator_types() == std::vector<std::string>{"dcgan", "resnet"});
+  CHECK(gan::generator_types() == std::vector<std::string>{"dcgan", "mlp", "resnet"});
   CHECK(gan::discriminator_types() == std::vector<std::string>{"dcgan", "resnet"});
 }
 

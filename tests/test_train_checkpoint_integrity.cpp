@@ -35,7 +35,7 @@ using train_test::tiny;
 // Loads every part of a checkpoint the way a resume does.
 void load_everything(const std::string& path) {
   gan::CheckpointInfo info = gan::read_checkpoint_info(path);
-  gan::Config cfg = gan::config_from_string(info.config_yaml, path);
+  gan::Config cfg = gan::stored_config(info, path);
   gan::NetworkShape shape{cfg.data.resolution, cfg.data.channels, int(info.progress.num_classes)};
   auto g = gan::make_generator(cfg.model, shape);
   auto d = gan::make_discriminator(cfg.model, shape);
@@ -60,7 +60,7 @@ gan::TrainResult resume_from(const std::string& ckpt, const std::string& outdir,
                              std::vector<std::string> overrides = {}) {
   gan::TrainRunOptions o = run_options(outdir);
   o.resume_from = ckpt;
-  gan::Config cfg = gan::config_from_string(gan::read_checkpoint_info(ckpt).config_yaml, "stored");
+  gan::Config cfg = gan::stored_config(gan::read_checkpoint_info(ckpt), "stored");
   for (const auto& s : overrides) gan::apply_override(cfg, s);
   return gan::train(cfg, o);
 }

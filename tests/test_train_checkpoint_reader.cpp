@@ -60,3 +60,17 @@ TEST_CASE("checkpoint reader: a corrupt zip is an error naming the file", "[trai
   std::error_code ec;
   fs::remove_all(dir, ec);
 }
+
+// Issue 14: the checkpoint format went to 2 with the component layout of the config; a format-1
+// checkpoint (flat keys) still reads, its stored config translated.
+TEST_CASE("a format-1 checkpoint's config loads through the documented mapping",
+          "[checkpoint][format]") {
+  const std::string old = std::string(GAN_SOURCE_DIR) + "/tests/fuzz/checkpoint/tiny_g.pt";
+  const gan::CheckpointInfo info = gan::read_checkpoint_info(old);
+  CHECK(info.format_version == 1);
+  CHECK_THAT(info.config_yaml, Catch::Contains("g_width:"));
+  const gan::Config cfg = gan::stored_config(info, old);
+  CHECK(cfg.model.g.type == "dcgan");
+  CHECK(cfg.model.g.get_int("width") > 0);
+  CHECK(gan::kCheckpointFormatVersion == 2);
+}

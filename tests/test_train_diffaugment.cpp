@@ -30,7 +30,7 @@ TEST_CASE("DiffAugment is the identity when disabled", "[train][diffaugment]") {
 TEST_CASE("DiffAugment rejects unknown operations", "[train][diffaugment]") {
   CHECK_THROWS_MATCHES(gan::diff_augment(torch::zeros({1, 1, 4, 4}), {"color", "rotate"}),
                        gan::ConfigError,
-                       Catch::Message("augment.diffaugment: unknown augmentation 'rotate' "
+                       Catch::Message("augment.policy: unknown augmentation 'rotate' "
                                       "(known: color, cutout, translation)"));
 }
 

@@ -43,7 +43,7 @@ TEST_CASE("D scores each fake with the label it was generated from", "[discrimin
   in.z = torch::randn({4, 3});
   in.fake_labels = torch::tensor({7, 5, 7, 2}, torch::kLong);
   gan::DiscriminatorStepSettings settings;
-  settings.loss_type = "wasserstein";
+  settings.loss_type = "wgan";
   settings.gp_weight = 1.0;
   const gan::DiscriminatorStepTerms t = gan::discriminator_step_terms(g, d, settings, in);
   REQUIRE(d.calls.size() == 3);  // reals, fakes, GP interpolates
@@ -74,8 +74,8 @@ TEST_CASE("a conditional run with a short last batch and GP trains", "[discrimin
   fs::remove_all(out);
   gan::Config cfg = gan::load_config(
       std::string(GAN_SOURCE_DIR) + "/configs/synthetic_shapes_tiny.yaml",
-      {"data.synthetic_count=40", "data.drop_last=false", "model.conditional=true",
-       "loss.type=wasserstein", "loss.gp_lambda=10", "train.steps=4", "train.n_critic=1"});
+      {"data.count=40", "data.drop_last=false", "model.conditional=true",
+       "loss.type=wgan", "loss.gp.lambda=10", "train.steps=4", "train.n_critic=1"});
   gan::TrainRunOptions options;
   options.outdir = out.string();
   options.handle_signals = false;

@@ -84,8 +84,8 @@ TEST_CASE("EMA rejects mismatched modules", "[train][ema]") {
 TEST_CASE("an EMA copy of a generator samples like it in eval mode", "[train][ema]") {
   torch::manual_seed(5);
   gan::ModelConfig cfg;
-  cfg.z_dim = 8;
-  cfg.g_width = 4;
+  cfg.g.set("z_dim", int64_t(8));
+  cfg.g.set("width", int64_t(4));
   const gan::NetworkShape shape{16, 1, 0};
   auto g = gan::make_generator(cfg, shape);
   auto g_ema = gan::make_generator(cfg, shape);

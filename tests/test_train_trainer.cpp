@@ -102,14 +102,14 @@ TEST_CASE("a tiny run writes the run folder", "[trainer]") {
 TEST_CASE("every model and loss combination trains a few steps", "[trainer]") {
   const std::vector<std::vector<std::string>> combos = {
       {"loss.type=nonsaturating"},
-      {"loss.type=hinge", "augment.diffaugment=[color, translation, cutout]"},
-      {"loss.type=wasserstein", "loss.gp_lambda=10", "train.n_critic=2", "model.d_norm=none"},
-      {"loss.type=least_squares", "loss.r1_gamma=1", "loss.reg_interval=2"},
-      {"model.conditional=true", "loss.type=hinge", "model.d_spectral_norm=true"},
+      {"loss.type=hinge", "augment.type=diffaugment", "augment.policy=[color, translation, cutout]"},
+      {"loss.type=wgan", "loss.gp.lambda=10", "train.n_critic=2", "model.d.norm=none"},
+      {"loss.type=lsgan", "loss.r1.gamma=1", "loss.r1.interval=2"},
+      {"model.conditional=true", "loss.type=hinge", "model.d.spectral_norm=true"},
       {"train.accumulate=4", "model.init=orthogonal"},
-      {"model.generator=resnet", "model.discriminator=resnet", "data.resolution=32",
-       "loss.type=hinge", "model.d_norm=none", "model.d_spectral_norm=true"},
-      {"model.generator=resnet", "model.discriminator=resnet", "data.resolution=32",
+      {"model.g.type=resnet", "model.d.type=resnet", "data.resolution=32",
+       "loss.type=hinge", "model.d.norm=none", "model.d.spectral_norm=true"},
+      {"model.g.type=resnet", "model.d.type=resnet", "data.resolution=32",
        "model.conditional=true", "model.init=xavier"},
   };
   const auto out = fresh_dir("combos");
@@ -131,8 +131,8 @@ TEST_CASE("every model and loss combination trains a few steps", "[trainer]") {
 TEST_CASE("N steps + resume + N steps equals 2N steps bit-exactly", "[trainer][resume]") {
   for (const auto& extra : std::vector<std::vector<std::string>>{
            {},
-           {"augment.diffaugment=[color, translation, cutout]", "model.conditional=true",
-            "loss.r1_gamma=0.5", "loss.reg_interval=2", "train.n_critic=2"}}) {
+           {"augment.type=diffaugment", "augment.policy=[color, translation, cutout]", "model.conditional=true",
+            "loss.r1.gamma=0.5", "loss.r1.interval=2", "train.n_critic=2"}}) {
     const auto out = fresh_dir("resume");
     auto with = [&](std::vector<std::string> o) {
       o.insert(o.end(), extra.begin(), extra.end());
@@ -229,7 +229,7 @@ TEST_CASE("a checkpoint from another network shape is rejected with the tensor n
           "[trainer][checkpoint]") {
   const auto out = fresh_dir("mismatch");
   gan::TrainResult r = gan::train(tiny({"train.steps=1"}), run_options(out));
-  gan::Config other = tiny({"model.g_width=16"});
+  gan::Config other = tiny({"model.g.width=16"});
   gan::NetworkShape shape{other.data.resolution, other.data.channels, 0};
   auto g = gan::make_generator(other.model, shape);
   CHECK_THROWS_WITH(
@@ -242,7 +242,7 @@ TEST_CASE("an absurd learning rate trips the NaN guard and keeps the last good c
           "[trainer][nan]") {
   const auto out = fresh_dir("nan");
   auto cfg =
-      tiny({"optim.lr_d=1e30", "optim.lr_g=1e30", "train.steps=50", "train.snapshot_kimg=0.016"});
+      tiny({"optim.d.lr=1e30", "optim.g.lr=1e30", "train.steps=50", "train.snapshot_kimg=0.016"});
   std::string message;
   try {
     gan::train(cfg, run_options(out));
@@ -266,7 +266,7 @@ TEST_CASE("on_nan: rollback reloads the last checkpoint with lower learning rate
   // Healthy for the first checkpoint, then an absurd rate makes every later step blow up, so
   // the loop rolls back three times (halving the rates each time) and then stops.
   auto cfg = tiny({"train.on_nan=rollback", "train.steps=50", "train.snapshot_kimg=0.016",
-                   "optim.lr_d=1e30", "optim.lr_g=1e30"});
+                   "optim.d.lr=1e30", "optim.g.lr=1e30"});
   std::string message;
   try {
     gan::train(cfg, run_options(out));
@@ -282,7 +282,7 @@ TEST_CASE("on_nan: rollback reloads the last checkpoint with lower learning rate
   gan::Config bad = gan::config_from_string(
       gan::read_checkpoint_info(good.last_checkpoint).config_yaml, "stored");
   for (const char* o :
-       {"train.on_nan=rollback", "train.steps=50", "optim.lr_d=1e30", "optim.lr_g=1e30"}) {
+       {"train.on_nan=rollback", "train.steps=50", "optim.d.lr=1e30", "optim.g.lr=1e30"}) {
     gan::apply_override(bad, o);
   }
   gan::TrainRunOptions resume = run_options(out);

@@ -46,14 +46,16 @@ std::string load_average() {
 // with betas (0.5, 0.999), non-saturating loss.
 TrainBenchSetup reference_dcgan(int resolution) {
   TrainBenchSetup s;
-  s.model.generator = s.model.discriminator = "dcgan";
-  s.model.z_dim = 100;
-  s.model.g_width = s.model.d_width = 64;
+  s.model.g = ComponentConfig("generator", "dcgan");
+  s.model.g.set("z_dim", int64_t(100)).set("width", int64_t(64)).set("norm", std::string("batch"));
+  s.model.d = ComponentConfig("discriminator", "dcgan");
+  s.model.d.set("width", int64_t(64)).set("norm", std::string("batch"));
   s.shape = {resolution, 3, 0};
-  s.optim.lr_g = s.optim.lr_d = 2e-4;
-  s.optim.beta1_g = s.optim.beta1_d = 0.5;
-  s.optim.beta2_g = s.optim.beta2_d = 0.999;
-  s.loss = "nonsaturating";
+  for (ComponentConfig* o : {&s.optim.g, &s.optim.d}) {
+    *o = ComponentConfig("optimizer", "adam");
+    o->set("lr", 2e-4).set("betas", std::vector<double>{0.5, 0.999});
+  }
+  s.loss = ComponentConfig("objective", "nonsaturating");
   s.batch_size = 64;
   return s;
 }
@@ -222,8 +224,8 @@ int run_bench(int argc, char** argv) {
                         {"batch", setup.batch_size},
                         {"resolution", setup.shape.resolution},
                         {"channels", setup.shape.channels},
-                        {"g_width", setup.model.g_width},
-                        {"d_width", setup.model.d_width},
+                        {"g_width", setup.model.g.get_int("width")},
+                        {"d_width", setup.model.d.get_int("width")},
                         {"warmup_steps", setup.warmup},
                         {"timed_steps", r.steps},
                         {"ms_per_step", 1e3 * t.total()},
@@ -264,7 +266,10 @@ int run_bench(int argc, char** argv) {
     TrainBenchSetup s;
     s.model = cfg.model;
     s.optim = cfg.optim;
-    s.loss = cfg.loss.type;
+    s.loss = cfg.loss;
+    s.augment = cfg.augment;
+    s.n_critic = cfg.train.n_critic;
+    s.accumulate = cfg.train.accumulate;
     s.batch_size = cfg.train.batch_size;
     s.ema_kimg = cfg.train.ema_kimg;
     s.ema_rampup = cfg.train.ema_rampup;
@@ -274,10 +279,6 @@ int run_bench(int argc, char** argv) {
     std::shared_ptr<Dataset> ds;
     std::unique_ptr<Loader> loader;
     RealBatchFn reals;
-    if (cfg.loss.r1_gamma > 0 || cfg.loss.gp_lambda > 0 || !cfg.augment.diffaugment.empty() ||
-        cfg.train.n_critic != 1 || cfg.train.accumulate != 1) {
-      note = "regularisation, DiffAugment, n_critic and accumulate are not benchmarked; ";
-    }
     try {
       ds = make_dataset(cfg.data);
       loader = std::make_unique<Loader>(ds, transform_options(cfg.data), loader_options(cfg));

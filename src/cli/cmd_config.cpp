@@ -4,7 +4,7 @@
 
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
-#include "src/train/components.h"
+#include "src/train/component_catalog.h"
 
 namespace gan::cli {
 
@@ -12,11 +12,16 @@ int run_config(int argc, char** argv) {
   cxxopts::Options options(argv[0], "Validate a config and print it fully resolved (dry run).");
   add_common_options(options);
   add_config_options(options);
-  options.add_options()("reference", "Print the configuration reference (Markdown) and exit");
+  options.add_options()("reference", "Print the configuration reference (Markdown) and exit")(
+      "renamed-keys", "Print the table of keys renamed since format 1 (Markdown) and exit");
   auto args = parse(options, argc, argv);
   if (!args) return 0;
   if (args->count("reference")) {
     std::cout << config_reference_markdown();
+    return 0;
+  }
+  if (args->count("renamed-keys")) {
+    std::cout << renamed_keys_markdown();
     return 0;
   }
   Config cfg = config_from_args(*args);

@@ -215,7 +215,7 @@ int run_evaluate(int argc, char** argv) {
       }
     }
     if (!first) throw corrupt_error();
-    Config ck_cfg = config_from_string(first->config_yaml, first_path);
+    Config ck_cfg = stored_config(*first, first_path);
     MetricsConfig mc = metrics_cfg(ck_cfg);
     auto det = make_detector(mc, device);
     FeatureSet real;

@@ -11,7 +11,7 @@
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
 #include "src/core/runtime.h"
-#include "src/train/components.h"
+#include "src/train/component_catalog.h"
 
 namespace gan::cli {
 namespace {

@@ -9,7 +9,7 @@
 #include "src/core/errors.h"
 #include "src/core/stop_signal.h"
 #include "src/train/checkpoint.h"
-#include "src/train/components.h"
+#include "src/train/component_catalog.h"
 #include "src/train/distributed.h"
 #include "src/train/trainer.h"
 
@@ -66,7 +66,7 @@ int run_train(int argc, char** argv) {
     run_options.resume_from = find_resume_checkpoint((*args)["resume"].as<std::string>(),
                                                      run_options.outdir, config_name);
     CheckpointInfo info = read_checkpoint_info(run_options.resume_from);
-    cfg = config_from_string(info.config_yaml, run_options.resume_from + " (stored config)");
+    cfg = stored_config(info, run_options.resume_from + " (stored config)");
     if (args->count("set")) {
       for (const auto& o : (*args)["set"].as<std::vector<std::string>>()) apply_override(cfg, o);
       validate(cfg);

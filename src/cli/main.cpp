@@ -10,6 +10,7 @@
 #include "src/cli/commands.h"
 #include "src/core/errors.h"
 #include "src/core/logging.h"
+#include "src/train/component_catalog.h"
 
 namespace {
 
@@ -53,6 +54,7 @@ void report(const char* kind, const char* what) {
 
 int main(int argc, char** argv) {
   gan::init_logging(gan::Verbosity::normal);
+  gan::register_all_components();
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
     print_usage();
     return argc < 2 ? 2 : 0;

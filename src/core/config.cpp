@@ -328,20 +328,11 @@ const Table& key_table() {
                 "seconds; env GAN_DIST_RENDEZVOUS_TIMEOUT_S overrides.",
                 in_range(1, 86400));
     // data
-    t.add_string("data.type", REF(data.type),
-                 "Dataset reader (registry name): mnist_idx, cifar_bin, image_folder, "
-                 "synthetic_shapes.");
     t.add_string("data.path", REF(data.path),
                  "Dataset location: folder of idx/CIFAR files or an image folder tree.");
     t.add_string("data.split", REF(data.split), "Which split to read.", {"train", "test"});
-    t.add_string("data.labels", REF(data.labels),
-                 "Label source for image_folder: auto (dataset.json, else sub-folders), folders, "
-                 "json, none.",
-                 {"auto", "folders", "json", "none"});
     t.add_int("data.max_images", REF(data.max_images), "Use at most this many images (0 = all).",
               ge(0));
-    t.add_int("data.synthetic_count", REF(data.synthetic_count),
-              "Number of images synthetic_shapes provides.", in_range(1, 1e8));
     t.add_int32("data.resolution", REF(data.resolution), "Training resolution (square, pixels).",
                 in_range(4, 4096));
     t.add_int32("data.channels", REF(data.channels), "Image channels fed to the networks: 1 or 3.",
@@ -366,43 +357,10 @@ const Table& key_table() {
                  "On a corrupt image: fail (stop, naming the file) or skip (count and log it).",
                  {"fail", "skip"});
     // model
-    t.add_string("model.generator", REF(model.generator),
-                 "Generator architecture (registry name): dcgan, resnet.");
-    t.add_string("model.discriminator", REF(model.discriminator),
-                 "Discriminator architecture (registry name): dcgan, resnet.");
-    t.add_int32("model.z_dim", REF(model.z_dim), "Latent dimension.", in_range(1, 4096));
-    t.add_int32("model.g_width", REF(model.g_width), "Generator width (base channels).",
-                in_range(1, 4096));
-    t.add_int32("model.d_width", REF(model.d_width), "Discriminator width (base channels).",
-                in_range(1, 4096));
-    t.add_string("model.g_norm", REF(model.g_norm), "Normalisation in G.", {"batch", "none"});
-    t.add_string("model.d_norm", REF(model.d_norm), "Normalisation in D.", {"batch", "none"});
-    t.add_bool("model.g_spectral_norm", REF(model.g_spectral_norm), "Spectral norm in G.");
-    t.add_bool("model.d_spectral_norm", REF(model.d_spectral_norm), "Spectral norm in D.");
     t.add_bool("model.conditional", REF(model.conditional),
                "Class-conditional G (conditional BN) and projection D; classes from the dataset.");
     t.add_string("model.init", REF(model.init), "Weight initialisation.",
                  {"normal", "orthogonal", "xavier"});
-    // loss
-    t.add_string("loss.type", REF(loss.type),
-                 "Adversarial loss (registry name): nonsaturating, hinge, wasserstein, "
-                 "least_squares.");
-    t.add_float("loss.r1_gamma", REF(loss.r1_gamma), "R1 penalty weight gamma (0 = off).", ge(0));
-    t.add_float("loss.gp_lambda", REF(loss.gp_lambda),
-                "WGAN gradient penalty weight lambda (0 = off).", ge(0));
-    t.add_int32("loss.reg_interval", REF(loss.reg_interval),
-                "Apply R1/GP every this many D steps (lazy regularisation).", in_range(1, 1000));
-    // augment
-    t.add_list("augment.diffaugment", REF(augment.diffaugment),
-               "DiffAugment policies applied to real and fake images before D.",
-               {"color", "translation", "cutout"});
-    // optim
-    t.add_float("optim.lr_g", REF(optim.lr_g), "Adam learning rate of G.", gt(0));
-    t.add_float("optim.lr_d", REF(optim.lr_d), "Adam learning rate of D.", gt(0));
-    t.add_float("optim.beta1_g", REF(optim.beta1_g), "Adam beta1 of G.", in_range(0, 0.9999));
-    t.add_float("optim.beta2_g", REF(optim.beta2_g), "Adam beta2 of G.", in_range(0, 0.9999999));
-    t.add_float("optim.beta1_d", REF(optim.beta1_d), "Adam beta1 of D.", in_range(0, 0.9999));
-    t.add_float("optim.beta2_d", REF(optim.beta2_d), "Adam beta2 of D.", in_range(0, 0.9999999));
     // train
     t.add_int32("train.batch_size", REF(train.batch_size),
                 "Images per step (over all ranks and accumulation rounds).", in_range(1, 65536));
@@ -472,6 +430,188 @@ const KeyDef* find_key(const std::string& key) {
   return nullptr;
 }
 
+// --- component slots ------------------------------------------------------------------------
+// A slot holds one component: `type:` and that type's keys (declared by its registry entry).
+
+struct SlotDef {
+  std::string path;    // "model.g"
+  std::string family;  // "generator"
+  std::string doc;
+  ComponentConfig& (*ref)(Config&);
+};
+
+const std::vector<SlotDef>& slots() {
+  static const std::vector<SlotDef> s = {
+      {"data", "dataset", "Dataset reader.",
+       [](Config& c) -> ComponentConfig& { return c.data.dataset; }},
+      {"model.g", "generator", "Generator architecture.",
+       [](Config& c) -> ComponentConfig& { return c.model.g; }},
+      {"model.d", "discriminator", "Discriminator architecture.",
+       [](Config& c) -> ComponentConfig& { return c.model.d; }},
+      {"loss", "objective",
+       "Training objective: the adversarial loss with its D and G phases and regularisers.",
+       [](Config& c) -> ComponentConfig& { return c.loss; }},
+      {"augment", "augment", "Augmentation of real and fake images before D.",
+       [](Config& c) -> ComponentConfig& { return c.augment; }},
+      {"optim.g", "optimizer", "Optimiser of G.",
+       [](Config& c) -> ComponentConfig& { return c.optim.g; }},
+      {"optim.d", "optimizer", "Optimiser of D.",
+       [](Config& c) -> ComponentConfig& { return c.optim.d; }},
+  };
+  return s;
+}
+
+const SlotDef* find_slot(const std::string& path) {
+  for (const auto& s : slots()) {
+    if (s.path == path) return &s;
+  }
+  return nullptr;
+}
+
+// The slot a dotted key belongs to ("model.g.width" -> model.g, rest "width").
+const SlotDef* slot_for_key(const std::string& key, std::string* rest) {
+  const SlotDef* best = nullptr;
+  for (const auto& s : slots()) {
+    if (key.size() > s.path.size() + 1 && key.compare(0, s.path.size() + 1, s.path + ".") == 0 &&
+        (!best || s.path.size() > best->path.size())) {
+      best = &s;
+    }
+  }
+  if (best && rest) *rest = key.substr(best->path.size() + 1);
+  return best;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+std::string param_text(const ParamValue& v) {
+  switch (v.index()) {
+    case 0:
+      return std::to_string(std::get<int64_t>(v));
+    case 1:
+      return format_double(std::get<double>(v));
+    case 2:
+      return std::get<bool>(v) ? "true" : "false";
+    case 3:
+      return Table::quote(std::get<std::string>(v));
+    case 4: {
+      std::string out = "[";
+      for (const auto& s : std::get<std::vector<std::string>>(v)) {
+        out += (out.size() > 1 ? ", " : "") + Table::quote(s);
+      }
+      return out + "]";
+    }
+    default: {
+      std::string out = "[";
+      for (double d : std::get<std::vector<double>>(v)) {
+        out += (out.size() > 1 ? ", " : "") + format_double(d);
+      }
+      return out + "]";
+    }
+  }
+}
+
+std::vector<double> parse_float_list(const YAML::Node& node, const std::string& where,
+                                     const std::string& key) {
+  if (!node.IsSequence()) type_error(where, key, "a list of numbers such as [0.5, 0.99]", node);
+  std::vector<double> out;
+  for (const auto& item : node)
+    out.push_back(parse_float(item, mark_text(where, item.Mark()), key));
+  return out;
+}
+
+ParamValue parse_param(const KeyRow& row, const YAML::Node& n, const std::string& where,
+                       const std::string& key) {
+  switch (row.kind) {
+    case ParamKind::Int:
+      return parse_int(n, where, key);
+    case ParamKind::Float:
+      return parse_float(n, where, key);
+    case ParamKind::Bool:
+      return parse_bool(n, where, key);
+    case ParamKind::String:
+      return parse_string(n, where, key);
+    case ParamKind::StringList:
+      return parse_string_list(n, where, key);
+    case ParamKind::FloatList:
+      return parse_float_list(n, where, key);
+  }
+  return {};
+}
+
+// "" when `v` is valid for `row`, else "must be ...".
+std::string check_param(const KeyRow& row, const ParamValue& v) {
+  if (!row.choices.empty()) {
+    auto allowed = [&](const std::string& s) {
+      return std::find(row.choices.begin(), row.choices.end(), s) != row.choices.end();
+    };
+    if (const auto* s = std::get_if<std::string>(&v); s && !allowed(*s)) {
+      return "must be one of " + join(row.choices) + " (got '" + *s + "')";
+    }
+    if (const auto* list = std::get_if<std::vector<std::string>>(&v)) {
+      for (const auto& s : *list) {
+        if (!allowed(s)) return "entries must be among " + join(row.choices) + " (got '" + s + "')";
+      }
+    }
+  }
+  if (!row.check) return "";
+  std::string msg = row.check(v);
+  if (msg.empty()) return "";
+  if (row.kind == ParamKind::Int || row.kind == ParamKind::Float) {
+    msg = tidy(msg) + " (got " + tidy(param_text(v)) + ")";
+  }
+  return msg;
+}
+
+// --- renamed keys (configuration format 1 -> 2) --------------------------------------------
+
+const std::vector<std::pair<std::string, std::string>>& renamed_keys() {
+  static const std::vector<std::pair<std::string, std::string>> table = {
+      {"data.synthetic_count", "data.count (a key of data.type synthetic_shapes)"},
+      {"model.generator", "model.g.type"},
+      {"model.discriminator", "model.d.type"},
+      {"model.z_dim", "model.g.z_dim"},
+      {"model.g_width", "model.g.width"},
+      {"model.d_width", "model.d.width"},
+      {"model.g_norm", "model.g.norm"},
+      {"model.d_norm", "model.d.norm"},
+      {"model.g_spectral_norm", "model.g.spectral_norm"},
+      {"model.d_spectral_norm", "model.d.spectral_norm"},
+      {"loss.r1_gamma", "loss.r1.gamma"},
+      {"loss.gp_lambda", "loss.gp.lambda"},
+      {"loss.reg_interval", "loss.r1.interval or loss.gp.interval"},
+      {"augment.diffaugment", "augment: {type: diffaugment, policy: [...]}"},
+      {"optim.lr_g", "optim.g.lr"},
+      {"optim.lr_d", "optim.d.lr"},
+      {"optim.beta1_g", "optim.g.betas: [beta1, beta2]"},
+      {"optim.beta2_g", "optim.g.betas: [beta1, beta2]"},
+      {"optim.beta1_d", "optim.d.betas: [beta1, beta2]"},
+      {"optim.beta2_d", "optim.d.betas: [beta1, beta2]"},
+  };
+  return table;
+}
+
+const std::map<std::string, std::string>& renamed_objectives() {
+  static const std::map<std::string, std::string> m = {{"wasserstein", "wgan"},
+                                                       {"least_squares", "lsgan"}};
+  return m;
+}
+
+std::string renamed_message(const std::string& key) {
+  for (const auto& [old_key, now] : renamed_keys()) {
+    if (old_key == key) {
+      return "'" + key + "' is the old spelling; write " + now +
+             " (docs/configuration.md, \"Renamed keys\")";
+    }
+  }
+  return "";
+}
+
+// --- suggestions --------------------------------------------------------------------------
+
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -486,48 +626,111 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
-std::vector<std::string> section_names() {
-  std::vector<std::string> out;
-  for (const auto& d : key_table().defs) {
-    std::string s = d.key.substr(0, d.key.find('.'));
-    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
-  }
-  return out;
+const std::vector<std::string>& section_names() {
+  static const std::vector<std::string> s = {"runtime", "data",  "model", "loss",
+                                             "augment", "optim", "train", "metrics"};
+  return s;
 }
 
-// "; did you mean 'x'?" for the closest candidate, compared on the part after the section
-// as well as on the whole path (so `optim.lr_gg` and `lr_g` in the wrong section both help).
+// "; did you mean 'x'?" for the closest candidate, compared on the last part as well as on the
+// whole path (so `optim.g.lrr` and `lr` in the wrong section both help).
 std::string suggestion(const std::string& wrong, const std::vector<std::string>& candidates) {
-  auto suffix = [](const std::string& s) {
-    auto dot = s.find('.');
+  auto last = [](const std::string& s) {
+    auto dot = s.rfind('.');
     return dot == std::string::npos ? s : s.substr(dot + 1);
   };
   std::string best;
   size_t best_d = std::numeric_limits<size_t>::max();
   for (const auto& c : candidates) {
     size_t d = edit_distance(wrong, c);
-    if (c.find('.') != std::string::npos) {
-      d = std::min(d, edit_distance(suffix(wrong), suffix(c)) + 1);
-    }
+    if (c.find('.') != std::string::npos) d = std::min(d, edit_distance(last(wrong), last(c)) + 1);
     if (d < best_d) best_d = d, best = c;
   }
   if (best.empty() || best_d > std::max<size_t>(3, wrong.size() / 2)) return "";
   return "; did you mean '" + best + "'?";
 }
 
-std::vector<std::string> all_keys() {
+// Every key a config can set now: plain keys, and each slot's type and current type's keys.
+std::vector<std::string> all_keys(const Config& cfg) {
   std::vector<std::string> out;
   for (const auto& d : key_table().defs) out.push_back(d.key);
+  for (const auto& s : slots()) {
+    out.push_back(s.path + ".type");
+    const ComponentConfig& c = s.ref(const_cast<Config&>(cfg));
+    if (const ComponentSchema* schema = find_component_schema(s.family, c.type)) {
+      for (const auto& row : schema->keys) out.push_back(s.path + "." + row.name);
+    }
+  }
   return out;
+}
+
+[[noreturn]] void unknown_key(const Config& cfg, const std::string& key, const std::string& where) {
+  const std::string renamed = renamed_message(key);
+  if (!renamed.empty()) throw ConfigError(where + ": " + renamed);
+  std::string rest;
+  if (const SlotDef* s = slot_for_key(key, &rest)) {
+    // A key of another type of this slot's family: say whose it is.
+    const ComponentConfig& c = s->ref(const_cast<Config&>(cfg));
+    std::vector<std::string> owners;
+    for (const auto& type : component_types(s->family)) {
+      const ComponentSchema* schema = find_component_schema(s->family, type);
+      if (schema && schema->find(rest)) owners.push_back(type);
+    }
+    if (!owners.empty()) {
+      throw ConfigError(where + ": '" + key + "' is not a key of " + s->family + " '" + c.type +
+                        "' (" + s->path + ".type); it belongs to " + join(owners));
+    }
+  }
+  throw ConfigError(where + ": unknown key '" + key + "'" + suggestion(key, all_keys(cfg)));
 }
 
 void set_key(Config& cfg, const std::string& key, const YAML::Node& value,
              const std::string& where) {
   const KeyDef* def = find_key(key);
-  if (!def) {
-    throw ConfigError(where + ": unknown key '" + key + "'" + suggestion(key, all_keys()));
-  }
+  if (!def) unknown_key(cfg, key, where);
   def->set(cfg, value, where);
+  cfg.origin[key] = where;
+}
+
+void set_slot_type(Config& cfg, const SlotDef& slot, const YAML::Node& value,
+                   const std::string& where) {
+  const std::string key = slot.path + ".type";
+  const std::string type = parse_string(value, where, key);
+  if (!find_component_schema(slot.family, type)) {
+    std::string hint;
+    if (slot.family == "objective" && renamed_objectives().count(type)) {
+      hint = "; it is now '" + renamed_objectives().at(type) + "'";
+    } else {
+      hint = suggestion(type, component_types(slot.family));
+    }
+    throw ConfigError(where + ": " + key + ": unknown " + slot.family + " '" + type +
+                      "' (known: " + join(component_types(slot.family)) + ")" + hint);
+  }
+  ComponentConfig& c = slot.ref(cfg);
+  if (c.type != type) {
+    // Another type has other keys: start from its defaults.
+    c.params.clear();
+    const std::string prefix = slot.path + ".";
+    for (auto it = cfg.origin.begin(); it != cfg.origin.end();) {
+      it = it->first.rfind(prefix, 0) == 0 ? cfg.origin.erase(it) : std::next(it);
+    }
+    c.type = type;
+  }
+  cfg.origin[key] = where;
+}
+
+const KeyRow* find_param(const Config& cfg, const SlotDef& slot, const std::string& rest) {
+  const ComponentConfig& c = slot.ref(const_cast<Config&>(cfg));
+  const ComponentSchema* schema = find_component_schema(slot.family, c.type);
+  return schema ? schema->find(rest) : nullptr;
+}
+
+void set_param(Config& cfg, const SlotDef& slot, const std::string& rest, const YAML::Node& value,
+               const std::string& where) {
+  const std::string key = slot.path + "." + rest;
+  const KeyRow* row = find_param(cfg, slot, rest);
+  if (!row) unknown_key(cfg, key, where);
+  slot.ref(cfg).params[rest] = parse_param(*row, value, where, key);
   cfg.origin[key] = where;
 }
 
@@ -540,6 +743,45 @@ std::string key_name(const YAML::Node& key, const std::string& source, const std
   return key.Scalar();
 }
 
+// The entries of a slot's mapping: `type:` first (the other keys are that type's), then the
+// common keys of the section (data.path) and the type's keys, nested groups (r1: {gamma: 1})
+// flattened to dotted names.
+void apply_slot(Config& cfg, const SlotDef& slot, const YAML::Node& map, const std::string& source,
+                const std::string& where_slot) {
+  if (!map.IsMap()) {
+    throw ConfigError(where_slot + ": " + slot.path + " must be a mapping such as {type: " +
+                      slot.ref(cfg).type + "} (got " + describe_node(map) + ")");
+  }
+  std::set<std::string> seen;
+  for (const auto& entry : map) {
+    const std::string name = key_name(entry.first, source, "key");
+    const std::string where = mark_text(source, entry.first.Mark());
+    if (!seen.insert(name).second) {
+      throw ConfigError(where + ": key '" + slot.path + "." + name + "' appears twice");
+    }
+    if (name == "type") set_slot_type(cfg, slot, entry.second, where);
+  }
+  for (const auto& entry : map) {
+    const std::string name = entry.first.Scalar();
+    const std::string key = slot.path + "." + name;
+    const std::string where = mark_text(source, entry.first.Mark());
+    if (name == "type") continue;
+    if (find_key(key)) {
+      set_key(cfg, key, entry.second, where);
+    } else if (const SlotDef* inner = find_slot(key)) {
+      apply_slot(cfg, *inner, entry.second, source, where);
+    } else if (entry.second.IsMap() && !find_param(cfg, slot, name)) {
+      for (const auto& sub : entry.second) {
+        const std::string sub_name = key_name(sub.first, source, "key");
+        set_param(cfg, slot, name + "." + sub_name, sub.second,
+                  mark_text(source, sub.first.Mark()));
+      }
+    } else {
+      set_param(cfg, slot, name, entry.second, where);
+    }
+  }
+}
+
 // Applies a parsed document (a mapping of sections) on top of cfg.
 void apply_document(Config& cfg, const YAML::Node& root, const std::string& source) {
   if (root.IsNull()) return;  // an empty file changes nothing
@@ -547,7 +789,7 @@ void apply_document(Config& cfg, const YAML::Node& root, const std::string& sour
     throw ConfigError(mark_text(source, root.Mark()) +
                       ": a config must be a mapping of sections (runtime:, data:, ...)");
   }
-  const auto sections = section_names();
+  const auto& sections = section_names();
   std::set<std::string> seen_sections;
   for (const auto& kv : root) {
     const std::string section = key_name(kv.first, source, "section name");
@@ -557,27 +799,32 @@ void apply_document(Config& cfg, const YAML::Node& root, const std::string& sour
     }
     if (section == "extends") continue;  // handled by the loader
     if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
-      // Maybe a key written at top level, such as `lr_g:`.
-      throw ConfigError(where + ": unknown section '" + section + "'" + suggestion(section, [&] {
-                          auto c = sections;
-                          auto k = all_keys();
-                          c.insert(c.end(), k.begin(), k.end());
-                          return c;
-                        }()));
+      // Maybe a key written at top level, such as `batch_size:`.
+      std::vector<std::string> c = sections;
+      for (const auto& k : all_keys(cfg)) c.push_back(k);
+      throw ConfigError(where + ": unknown section '" + section + "'" + suggestion(section, c));
     }
     if (kv.second.IsNull()) continue;
     if (!kv.second.IsMap()) {
       throw ConfigError(where + ": section '" + section + "' must be a mapping of keys (got " +
                         describe_node(kv.second) + ")");
     }
+    if (const SlotDef* slot = find_slot(section)) {
+      apply_slot(cfg, *slot, kv.second, source, where);
+      continue;
+    }
     std::set<std::string> seen_keys;
     for (const auto& entry : kv.second) {
       const std::string key = section + "." + key_name(entry.first, source, "key");
+      const std::string entry_where = mark_text(source, entry.first.Mark());
       if (!seen_keys.insert(key).second) {
-        throw ConfigError(mark_text(source, entry.first.Mark()) + ": key '" + key +
-                          "' appears twice");
+        throw ConfigError(entry_where + ": key '" + key + "' appears twice");
       }
-      set_key(cfg, key, entry.second, mark_text(source, entry.first.Mark()));
+      if (const SlotDef* slot = find_slot(key)) {
+        apply_slot(cfg, *slot, entry.second, source, entry_where);
+      } else {
+        set_key(cfg, key, entry.second, entry_where);
+      }
     }
   }
 }
@@ -641,6 +888,107 @@ void load_file_into(Config& cfg, const std::string& path, std::vector<std::strin
   chain.pop_back();
 }
 
+// A format-1 document (flat keys, as checkpoints before format 3 store it) rewritten into
+// today's layout; the mapping is the table in docs/configuration.md, "Renamed keys".
+YAML::Node translate_format1(const YAML::Node& root) {
+  YAML::Node out = YAML::Clone(root);
+  auto take = [](YAML::Node section, const std::string& key) {
+    YAML::Node v;
+    if (section && section.IsMap() && section[key]) {
+      v = YAML::Clone(section[key]);
+      section.remove(key);
+    }
+    return v;
+  };
+  if (YAML::Node data = out["data"]; data && data.IsMap()) {
+    const std::string type = data["type"] ? data["type"].as<std::string>() : "mnist_idx";
+    YAML::Node labels = take(data, "labels");
+    YAML::Node count = take(data, "synthetic_count");
+    if (type == "image_folder" && labels) data["labels"] = labels;
+    if (type == "synthetic_shapes" && count) data["count"] = count;
+  }
+  if (YAML::Node model = out["model"]; model && model.IsMap()) {
+    YAML::Node g(YAML::NodeType::Map), d(YAML::NodeType::Map);
+    auto move = [&](YAML::Node& target, const std::string& from, const std::string& to) {
+      if (YAML::Node v = take(model, from)) target[to] = v;
+    };
+    move(g, "generator", "type");
+    move(g, "z_dim", "z_dim");
+    move(g, "g_width", "width");
+    move(g, "g_norm", "norm");
+    move(g, "g_spectral_norm", "spectral_norm");
+    move(d, "discriminator", "type");
+    move(d, "d_width", "width");
+    move(d, "d_norm", "norm");
+    move(d, "d_spectral_norm", "spectral_norm");
+    if (g.size() > 0) model["g"] = g;
+    if (d.size() > 0) model["d"] = d;
+  }
+  if (YAML::Node loss = out["loss"]; loss && loss.IsMap()) {
+    if (loss["type"] && renamed_objectives().count(loss["type"].as<std::string>())) {
+      loss["type"] = renamed_objectives().at(loss["type"].as<std::string>());
+    }
+    YAML::Node interval = take(loss, "reg_interval");
+    YAML::Node gamma = take(loss, "r1_gamma"), lambda = take(loss, "gp_lambda");
+    if (gamma) loss["r1"]["gamma"] = gamma;
+    if (lambda) loss["gp"]["lambda"] = lambda;
+    if (interval) {
+      loss["r1"]["interval"] = interval;
+      loss["gp"]["interval"] = YAML::Clone(interval);
+    }
+  }
+  if (YAML::Node augment = out["augment"]; augment && augment.IsMap()) {
+    YAML::Node policy = take(augment, "diffaugment");
+    if (policy && policy.IsSequence() && policy.size() > 0) {
+      augment["type"] = "diffaugment";
+      augment["policy"] = policy;
+    }
+  }
+  if (YAML::Node optim = out["optim"]; optim && optim.IsMap()) {
+    for (const std::string net : {"g", "d"}) {
+      YAML::Node o;
+      if (YAML::Node lr = take(optim, "lr_" + net)) o["lr"] = lr;
+      YAML::Node b1 = take(optim, "beta1_" + net), b2 = take(optim, "beta2_" + net);
+      if (b1 || b2) {
+        YAML::Node betas(YAML::NodeType::Sequence);
+        betas.push_back(b1 ? b1 : YAML::Node(0.5));
+        betas.push_back(b2 ? b2 : YAML::Node(0.999));
+        o["betas"] = betas;
+      }
+      if (o.size() > 0) optim[net] = o;
+    }
+  }
+  return out;
+}
+
+// A component's keys as YAML lines at `indent`, nested groups (r1.gamma) as sub-mappings.
+std::string component_yaml(const ComponentConfig& c, const std::string& indent) {
+  std::string out = indent + "type: " + Table::quote(c.type) + "\n";
+  const ComponentSchema* schema = find_component_schema(c.family, c.type);
+  if (!schema) return out;
+  std::string group;
+  for (const auto& row : schema->keys) {
+    const auto dot = row.name.find('.');
+    std::string name = row.name;
+    std::string pad = indent;
+    if (dot != std::string::npos) {
+      const std::string prefix = row.name.substr(0, dot);
+      if (prefix != group) out += indent + prefix + ":\n";
+      group = prefix;
+      name = row.name.substr(dot + 1);
+      pad += "  ";
+    } else {
+      group.clear();
+    }
+    out += pad + name + ": " + param_text(c.value(row.name)) + "\n";
+  }
+  return out;
+}
+
+std::string escape_cell(const std::string& s) {
+  return std::regex_replace(s, std::regex(R"(\|)"), "\\|");
+}
+
 }  // namespace
 
 std::string Config::where(const std::string& key) const {
@@ -656,17 +1004,29 @@ void apply_override(Config& cfg, const std::string& assignment) {
   }
   const std::string key = assignment.substr(0, eq);
   const std::string value = assignment.substr(eq + 1);
-  const KeyDef* def = find_key(key);
-  if (!def) {
-    throw ConfigError(source + ": unknown key '" + key + "'" + suggestion(key, all_keys()));
-  }
   // Numbers, booleans and lists are parsed as YAML so `--set` accepts exactly what a file does
   // ([a, b], 1e-4, true); string values are taken literally (paths may contain ': ').
-  const bool literal = def->type != "int" && def->type != "float" && def->type != "bool" &&
-                       def->type != "int | auto" && def->type != "list[string]";
-  YAML::Node node =
-      literal ? YAML::Node(value) : parse_yaml(value.empty() ? "\"\"" : value, source);
-  set_key(cfg, key, node, source);
+  auto node_for = [&](bool literal) {
+    return literal ? YAML::Node(value) : parse_yaml(value.empty() ? "\"\"" : value, source);
+  };
+  if (const KeyDef* def = find_key(key)) {
+    const bool literal = def->type != "int" && def->type != "float" && def->type != "bool" &&
+                         def->type != "int | auto" && def->type != "list[string]";
+    set_key(cfg, key, node_for(literal), source);
+    return;
+  }
+  std::string rest;
+  if (const SlotDef* slot = slot_for_key(key, &rest)) {
+    if (rest == "type") {
+      set_slot_type(cfg, *slot, YAML::Node(value), source);
+      return;
+    }
+    if (const KeyRow* row = find_param(cfg, *slot, rest)) {
+      set_param(cfg, *slot, rest, node_for(row->kind == ParamKind::String), source);
+      return;
+    }
+  }
+  unknown_key(cfg, key, source);
 }
 
 void validate(const Config& cfg) {
@@ -674,6 +1034,22 @@ void validate(const Config& cfg) {
     if (!d.check) continue;
     std::string msg = d.check(cfg);
     if (!msg.empty()) throw ConfigError(cfg.where(d.key) + d.key + " " + msg);
+  }
+  for (const auto& slot : slots()) {
+    const ComponentConfig& c = slot.ref(const_cast<Config&>(cfg));
+    const ComponentSchema* schema = find_component_schema(slot.family, c.type);
+    if (!schema) {
+      throw ConfigError(cfg.where(slot.path + ".type") + slot.path + ".type: unknown " +
+                        slot.family + " '" + c.type +
+                        "' (known: " + join(component_types(slot.family)) + ")");
+    }
+    for (const auto& [name, value] : c.params) {
+      const std::string key = slot.path + "." + name;
+      const KeyRow* row = schema->find(name);
+      if (!row) unknown_key(cfg, key, cfg.where(key).empty() ? "config" : cfg.origin.at(key));
+      const std::string msg = check_param(*row, value);
+      if (!msg.empty()) throw ConfigError(cfg.where(key) + key + " " + msg);
+    }
   }
   if (cfg.train.kimg == 0 && cfg.train.steps == 0) {
     throw ConfigError(cfg.where("train.steps") +
@@ -708,11 +1084,18 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   return cfg;
 }
 
-Config config_from_string(const std::string& yaml_text, const std::string& source) {
+Config config_from_string(const std::string& yaml_text, const std::string& source, int format) {
   Config cfg;
-  const YAML::Node root = parse_yaml(yaml_text, source);
+  YAML::Node root = parse_yaml(yaml_text, source);
   if (root.IsMap() && root["extends"]) {
     throw ConfigError(source + ": extends is not allowed in an embedded config");
+  }
+  if (format == 1) {
+    try {
+      root = translate_format1(root);
+    } catch (const YAML::Exception& e) {
+      throw ConfigError(source + ": cannot translate the format-1 config: " + e.what());
+    }
   }
   apply_document(cfg, root, source);
   validate(cfg);
@@ -721,14 +1104,20 @@ Config config_from_string(const std::string& yaml_text, const std::string& sourc
 
 std::string to_yaml(const Config& cfg) {
   std::string out = "# Resolved configuration: every key, defaults included.\n";
-  std::string section;
-  for (const auto& d : key_table().defs) {
-    const std::string s = d.key.substr(0, d.key.find('.'));
-    if (s != section) {
-      out += s + ":\n";
-      section = s;
+  for (const auto& section : section_names()) {
+    out += section + ":\n";
+    if (const SlotDef* slot = find_slot(section)) {
+      out += component_yaml(slot->ref(const_cast<Config&>(cfg)), "  ");
     }
-    out += "  " + d.key.substr(s.size() + 1) + ": " + d.get(cfg) + "\n";
+    for (const auto& d : key_table().defs) {
+      if (d.key.substr(0, d.key.find('.')) != section) continue;
+      out += "  " + d.key.substr(section.size() + 1) + ": " + d.get(cfg) + "\n";
+    }
+    for (const auto& s : slots()) {
+      if (s.path.rfind(section + ".", 0) != 0) continue;
+      out += "  " + s.path.substr(section.size() + 1) + ":\n";
+      out += component_yaml(s.ref(const_cast<Config&>(cfg)), "    ");
+    }
   }
   return out;
 }
@@ -736,18 +1125,81 @@ std::string to_yaml(const Config& cfg) {
 std::vector<KeyInfo> config_keys() {
   std::vector<KeyInfo> out;
   const Config defaults;
-  for (const auto& d : key_table().defs) out.push_back({d.key, d.type, d.get(defaults), d.doc});
+  for (const auto& section : section_names()) {
+    for (const auto& s : slots()) {
+      if (s.path != section && s.path.rfind(section + ".", 0) != 0) continue;
+      std::string types;
+      for (const auto& t : component_types(s.family)) types += (types.empty() ? "" : " | ") + t;
+      out.push_back({s.path + ".type", types, s.ref(const_cast<Config&>(defaults)).type,
+                     s.doc + " Its keys: see \"" + s.family + " types\" below."});
+    }
+    for (const auto& d : key_table().defs) {
+      if (d.key.substr(0, d.key.find('.')) == section) {
+        out.push_back({d.key, d.type, d.get(defaults), d.doc});
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<KeyInfo> component_keys(const Config& cfg) {
+  std::vector<KeyInfo> out;
+  for (const auto& s : slots()) {
+    const ComponentConfig& c = s.ref(const_cast<Config&>(cfg));
+    const ComponentSchema* schema = find_component_schema(s.family, c.type);
+    if (!schema) continue;
+    for (const auto& row : schema->keys) {
+      out.push_back({s.path + "." + row.name, param_kind_name(row.kind),
+                     param_text(row.default_value), row.doc});
+    }
+  }
   return out;
 }
 
 std::string config_reference_markdown() {
   std::string out = "| key | type | default | meaning |\n|---|---|---|---|\n";
   for (const auto& k : config_keys()) {
-    std::string type = k.type;
-    // Escape the table separator inside cells.
-    std::string esc_type = std::regex_replace(type, std::regex(R"(\|)"), "\\|");
-    std::string esc_doc = std::regex_replace(k.doc, std::regex(R"(\|)"), "\\|");
-    out += "| `" + k.key + "` | " + esc_type + " | `" + k.default_ + "` | " + esc_doc + " |\n";
+    out += "| `" + k.key + "` | " + escape_cell(k.type) + " | `" + k.default_ + "` | " +
+           escape_cell(k.doc) + " |\n";
+  }
+  // Each family's types and their own keys, written inside the slot.
+  std::set<std::string> done;
+  for (const auto& s : slots()) {
+    if (!done.insert(s.family).second) continue;
+    std::string paths;
+    for (const auto& t : slots()) {
+      if (t.family == s.family) paths += (paths.empty() ? "`" : ", `") + t.path + "`";
+    }
+    out += "\n#### " + s.family + " types (" + paths + ")\n\n";
+    for (const auto& type : component_types(s.family)) {
+      const ComponentSchema* schema = find_component_schema(s.family, type);
+      out += "- **`" + type + "`**: " + schema->doc + "\n";
+    }
+    out += "\n| type | key | kind | default | meaning |\n|---|---|---|---|---|\n";
+    for (const auto& type : component_types(s.family)) {
+      const ComponentSchema* schema = find_component_schema(s.family, type);
+      if (schema->keys.empty()) out += "| `" + type + "` | - | | | no keys of its own |\n";
+      for (const auto& row : schema->keys) {
+        std::string kind = param_kind_name(row.kind);
+        if (!row.choices.empty()) {
+          kind.clear();
+          for (const auto& c : row.choices) kind += (kind.empty() ? "" : " | ") + c;
+        }
+        out += "| `" + type + "` | `" + row.name + "` | " + escape_cell(kind) + " | `" +
+               param_text(row.default_value) + "` | " + escape_cell(row.doc) + " |\n";
+      }
+    }
+  }
+  return out;
+}
+
+std::string renamed_keys_markdown() {
+  std::string out = "| old key (format 1) | now |\n|---|---|\n";
+  for (const auto& [old_key, now] : renamed_keys()) {
+    out += "| `" + old_key + "` | " + escape_cell(now) + " |\n";
+  }
+  for (const auto& [old_type, now] : renamed_objectives()) {
+    out += "| `loss.type: " + old_type + "` | `loss.type: " + now + "` |\n";
   }
   return out;
 }

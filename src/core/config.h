@@ -1,12 +1,17 @@
 // Typed configuration of a run. Plain structs with a default for every key; only config.cpp
-// reads or writes YAML. The key table in config.cpp is the single source of truth for names,
-// types, defaults, checks and documentation (docs/configuration.md is tested against it).
+// reads or writes YAML. The key table in config.cpp holds the plain keys; each component slot
+// (model.g, model.d, data, loss, augment, optim.g, optim.d) holds a `type:` whose keys its
+// registry entry declares (component_config.h). Together they are the single source of truth
+// for names, types, defaults, checks and documentation (docs/configuration.md is tested
+// against them).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "src/core/component_config.h"
 
 namespace gan {
 
@@ -20,14 +25,13 @@ struct RuntimeConfig {
   int dist_rendezvous_timeout_s = 300;  // waiting for all ranks to arrive
 };
 
+// `data:` is a slot of its own: `type:` picks the reader (family "dataset", whose own keys
+// such as image_folder's `labels` sit beside the common keys below).
 struct DataConfig {
-  std::string type =
-      "mnist_idx";  // registry name: mnist_idx | cifar_bin | image_folder | synthetic_shapes
+  ComponentConfig dataset{"dataset", "mnist_idx"};
   std::string path = "/usr/share/datasets/fashion-mnist";
   std::string split = "train";  // train | test
-  std::string labels = "auto";  // auto | folders | json | none (image_folder)
   int64_t max_images = 0;       // 0 = all
-  int64_t synthetic_count = 10000;
   int resolution = 32;
   int channels = 1;                    // 1 | 3
   std::string resize_filter = "area";  // area | bilinear | bicubic | lanczos
@@ -44,37 +48,15 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string generator = "dcgan";      // registry name: dcgan | resnet
-  std::string discriminator = "dcgan";  // registry name: dcgan | resnet
-  int z_dim = 100;
-  int g_width = 64;
-  int d_width = 64;
-  std::string g_norm = "batch";  // batch | none
-  std::string d_norm = "batch";  // batch | none
-  bool g_spectral_norm = false;
-  bool d_spectral_norm = false;
+  ComponentConfig g{"generator", "dcgan"};
+  ComponentConfig d{"discriminator", "dcgan"};
   bool conditional = false;
   std::string init = "normal";  // normal | orthogonal | xavier
 };
 
-struct LossConfig {
-  std::string type = "nonsaturating";  // nonsaturating | hinge | wasserstein | least_squares
-  double r1_gamma = 0.0;
-  double gp_lambda = 0.0;
-  int reg_interval = 1;
-};
-
-struct AugmentConfig {
-  std::vector<std::string> diffaugment;  // subset of color, translation, cutout
-};
-
 struct OptimConfig {
-  double lr_g = 2e-4;
-  double lr_d = 2e-4;
-  double beta1_g = 0.5;
-  double beta2_g = 0.999;
-  double beta1_d = 0.5;
-  double beta2_d = 0.999;
+  ComponentConfig g{"optimizer", "adam"};
+  ComponentConfig d{"optimizer", "adam"};
 };
 
 struct TrainConfig {
@@ -108,8 +90,8 @@ struct Config {
   RuntimeConfig runtime;
   DataConfig data;
   ModelConfig model;
-  LossConfig loss;
-  AugmentConfig augment;
+  ComponentConfig loss{"objective", "nonsaturating"};  // the objective and its regularisers
+  ComponentConfig augment{"augment", "none"};
   OptimConfig optim;
   TrainConfig train;
   MetricsConfig metrics;
@@ -125,7 +107,7 @@ struct Config {
 
 // Describes one key for help output and the configuration reference.
 struct KeyInfo {
-  std::string key;       // "optim.lr_g"
+  std::string key;       // "train.batch_size", or "model.g.width" for a component's key
   std::string type;      // "float", "int", "bool", "string", "list[string]"
   std::string default_;  // default value as YAML text
   std::string doc;
@@ -139,7 +121,9 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 Config default_config(const std::vector<std::string>& overrides = {});
 
 // Parses YAML text (e.g. the config stored in a checkpoint); `source` names it in errors.
-Config config_from_string(const std::string& yaml_text, const std::string& source);
+// `format` 1 is the flat layout of checkpoints written before components owned their keys
+// (`model.g_width`, `optim.lr_g`, ...); it is translated by the "Renamed keys" table.
+Config config_from_string(const std::string& yaml_text, const std::string& source, int format = 2);
 
 // Applies one "section.key=value" override; the value is parsed as YAML and type-checked.
 void apply_override(Config& cfg, const std::string& assignment);
@@ -154,7 +138,13 @@ std::string to_yaml(const Config& cfg);
 // All keys with type, default and documentation, in table order.
 std::vector<KeyInfo> config_keys();
 
+// The keys of each slot's current type in `cfg` ("model.g.width", kind, default, doc).
+std::vector<KeyInfo> component_keys(const Config& cfg);
+
 // The configuration reference as a Markdown table (docs/configuration.md embeds it).
 std::string config_reference_markdown();
+
+// The old-to-new key table (format 1 -> 2) as Markdown (docs/configuration.md embeds it).
+std::string renamed_keys_markdown();
 
 }  // namespace gan

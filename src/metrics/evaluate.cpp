@@ -358,12 +358,12 @@ std::string describe_real_data(const DataConfig& c, int64_t count) {
   auto canon = fs::weakly_canonical(c.path, ec);
   if (!ec) path = canon.string();
   std::ostringstream os;
-  os << "type=" << c.type << " path=" << path << " split=" << c.split
+  os << "type=" << c.dataset.type << " path=" << path << " split=" << c.split
      << " max_images=" << c.max_images << " resolution=" << c.resolution
      << " channels=" << c.channels << " resize_filter=" << c.resize_filter
      << " non_square=" << c.non_square << " pad=" << c.pad << " crop=center hflip=false"
      << " count=" << count;
-  if (c.type == "synthetic_shapes") os << " synthetic_count=" << c.synthetic_count;
+  if (c.dataset.type == "synthetic_shapes") os << " synthetic_count=" << c.dataset.get_int("count");
   return os.str();
 }
 

@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "models/layers.h"
+#include "src/train/augment.h"
 #include "src/train/ema.h"
-#include "src/train/losses.h"
+#include "src/train/objective.h"
+#include "src/train/training_step.h"
 
 namespace gan {
 
@@ -21,19 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-void set_requires_grad(torch::nn::Module& m, bool on) {
-  for (auto& p : m.parameters()) p.set_requires_grad(on);
-}
-
-// As the trainer's tick statistics: one read-out per parameter.
-double grad_norm(const std::vector<torch::Tensor>& params) {
-  double sum = 0.0;
-  for (const auto& p : params) {
-    if (p.grad().defined()) sum += p.grad().detach().pow(2).sum().item<double>();
-  }
-  return std::sqrt(sum);
 }
 
 }  // namespace
@@ -57,72 +46,45 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
   set_fast_layers(*g_ema, setup.fast_layers);
   copy_module_state(*g_ema, *g);
   g_ema->eval();
-  set_requires_grad(*g_ema, false);
-  torch::optim::Adam opt_g(g->parameters(), torch::optim::AdamOptions(setup.optim.lr_g)
-                                                .betas({setup.optim.beta1_g, setup.optim.beta2_g}));
-  torch::optim::Adam opt_d(d->parameters(), torch::optim::AdamOptions(setup.optim.lr_d)
-                                                .betas({setup.optim.beta1_d, setup.optim.beta2_d}));
-  const auto g_params = g->parameters();
-  const auto d_params = d->parameters();
+  for (auto& p : g_ema->parameters()) p.set_requires_grad(false);
+  auto objective = make_objective(setup.loss);
+  auto augment = make_augment(setup.augment);
+  TrainingStepOptions options;
+  options.batch_size = setup.batch_size;
+  options.n_critic = setup.n_critic;
+  options.accumulate = setup.accumulate;
+  options.num_classes = setup.model.conditional ? setup.shape.num_classes : 0;
+  TrainingStep step(*g, *d, *objective, *augment, setup.optim.g, setup.optim.d, options);
   const int64_t batch = setup.batch_size;
-  const bool conditional = setup.model.conditional && setup.shape.num_classes > 0;
-  auto labels_of = [&](int64_t n) {
-    return conditional ? torch::randint(setup.shape.num_classes, {n}, torch::kLong)
-                       : torch::Tensor();
-  };
 
   TrainBenchResult result;
   result.flops_per_step =
       train_flops_per_image(flops_per_image(*g, setup.shape), flops_per_image(*d, setup.shape)) *
-      double(batch);
+      double(batch) * setup.n_critic;
   int64_t nimg = 0;
   std::vector<double> step_totals;
-  double sink = 0;  // keeps the read-outs observable, as in the trainer
-  for (int step = 0; step < setup.warmup + setup.steps; ++step) {
-    const bool timed = step >= setup.warmup;
+  bool finite = true;
+  for (int i = 0; i < setup.warmup + setup.steps; ++i) {
+    const bool timed = i >= setup.warmup;
     StepTimes t;
-    auto t0 = Clock::now();
-    torch::Tensor reals = next_reals();
-    t.data = seconds_since(t0);
+    auto reals = [&] {
+      const auto t0 = Clock::now();
+      Batch b;
+      b.images = next_reals();
+      if (options.num_classes > 0) {
+        b.labels = torch::randint(options.num_classes, {b.images.size(0)}, torch::kLong);
+      }
+      t.data += seconds_since(t0);
+      return b;
+    };
+    const StepResult r = step.run(i, reals, StepSync{});
+    finite = finite && r.stats.all_finite();
+    t.optimizer = r.optimizer_seconds_d + r.optimizer_seconds_g;
+    t.d_step = std::max(0.0, r.phase_seconds_d - t.data - r.optimizer_seconds_d);
+    t.g_step = std::max(0.0, r.phase_seconds_g - r.optimizer_seconds_g);
+    nimg += r.images;
 
-    // D step (mirrors src/train/trainer.cpp with n_critic 1, accumulate 1).
-    t0 = Clock::now();
-    set_requires_grad(*d, true);
-    opt_d.zero_grad();
-    const torch::Tensor labels = labels_of(batch);
-    torch::Tensor fake;
-    {
-      torch::NoGradGuard no_grad;
-      fake = g->forward(torch::randn({batch, g->z_dim()}), labels_of(batch));
-    }
-    torch::Tensor real_logits = d->forward(reals, labels);
-    torch::Tensor fake_logits = d->forward(fake, labels);
-    torch::Tensor loss = d_loss(setup.loss, real_logits, fake_logits);
-    loss.backward();
-    sink += loss.item<double>() + real_logits.mean().item<double>() +
-            fake_logits.mean().item<double>() + grad_norm(d_params);
-    t.d_step = seconds_since(t0);
-    t0 = Clock::now();
-    opt_d.step();
-    t.optimizer = seconds_since(t0);
-    nimg += batch;
-
-    // G step.
-    t0 = Clock::now();
-    set_requires_grad(*d, false);
-    opt_g.zero_grad();
-    const torch::Tensor g_labels = labels_of(batch);
-    torch::Tensor logits =
-        d->forward(g->forward(torch::randn({batch, g->z_dim()}), g_labels), g_labels);
-    torch::Tensor lg = g_loss(setup.loss, logits);
-    lg.backward();
-    sink += lg.item<double>() + grad_norm(g_params);
-    t.g_step = seconds_since(t0);
-    t0 = Clock::now();
-    opt_g.step();
-    t.optimizer += seconds_since(t0);
-
-    t0 = Clock::now();
+    const auto t0 = Clock::now();
     const double beta =
         setup.ema_kimg > 0 ? ema_beta(batch, setup.ema_kimg, setup.ema_rampup, nimg) : 0.0;
     ema_update(*g_ema, *g, beta);
@@ -138,7 +100,7 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
       ++result.steps;
     }
   }
-  TORCH_CHECK(std::isfinite(sink), "bench: non-finite loss");
+  TORCH_CHECK(finite, "bench: non-finite loss");
   const double n = std::max(1, result.steps);
   result.per_step.data /= n;
   result.per_step.d_step /= n;

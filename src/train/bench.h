@@ -14,14 +14,16 @@
 
 namespace gan {
 
-// One training configuration to time: n_critic 1, no accumulation, no regularisation or
-// DiffAugment (the reference DCGAN setup and the default config use none of them).
+// One training configuration to time, run by the trainer's own step code (training_step.h).
 struct TrainBenchSetup {
   ModelConfig model;
   NetworkShape shape;
   OptimConfig optim;
-  std::string loss = "nonsaturating";
+  ComponentConfig loss{"objective", "nonsaturating"};
+  ComponentConfig augment{"augment", "none"};
   int batch_size = 64;
+  int n_critic = 1;
+  int accumulate = 1;
   double ema_kimg = 10.0;
   double ema_rampup = 0.05;
   int warmup = 2;  // untimed steps first (allocator, oneDNN primitive caches)
@@ -31,9 +33,9 @@ struct TrainBenchSetup {
   bool fast_layers = true;
 };
 
-// Seconds per step of each phase. d_step and g_step are forward + backward (including the
-// no-grad G forward of the D step and the trainer's loss/gradient-norm read-outs); optimizer is
-// both Adam steps.
+// Seconds per step of each part. d_step and g_step are D's and G's phases without their
+// optimiser steps: forward + backward, including the no-grad G forward of D's phases and the
+// trainer's loss/gradient-norm read-outs; optimizer is every optimiser step.
 struct StepTimes {
   double data = 0, d_step = 0, g_step = 0, ema = 0, optimizer = 0;
   double total() const { return data + d_step + g_step + ema + optimizer; }

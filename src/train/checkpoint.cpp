@@ -130,9 +130,11 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   open_archive(archive, path);
   CheckpointInfo info;
   info.format_version = read_int(archive, "format_version", path);
-  if (info.format_version != kCheckpointFormatVersion) {
+  if (info.format_version < kOldestCheckpointFormatVersion ||
+      info.format_version > kCheckpointFormatVersion) {
     throw std::runtime_error(path + ": checkpoint format version " +
                              std::to_string(info.format_version) + ", this build reads " +
+                             std::to_string(kOldestCheckpointFormatVersion) + " to " +
                              std::to_string(kCheckpointFormatVersion));
   }
   c10::IValue config;
@@ -252,6 +254,10 @@ std::string find_resume_checkpoint(const std::string& spec, const std::string& o
   }
   throw std::runtime_error("no readable checkpoint among " + std::to_string(candidates.size()) +
                            " candidate(s) for --resume " + spec);
+}
+
+Config stored_config(const CheckpointInfo& info, const std::string& source) {
+  return config_from_string(info.config_yaml, source, info.format_version == 1 ? 1 : 2);
 }
 
 }  // namespace gan

@@ -14,7 +14,10 @@
 
 namespace gan {
 
-constexpr int64_t kCheckpointFormatVersion = 1;
+// 2: the config is stored in the component layout (model.g.width). Format 1 (flat keys, such as
+// model.g_width) still loads: its config is translated (docs/configuration.md, "Renamed keys").
+constexpr int64_t kCheckpointFormatVersion = 2;
+constexpr int64_t kOldestCheckpointFormatVersion = 1;
 
 // Everything the loop needs besides the modules to continue exactly where it stopped.
 struct TrainProgress {
@@ -45,7 +48,7 @@ void save_checkpoint(const std::string& path, const Config& cfg, const Checkpoin
 // Reads only the metadata: config text and progress. Throws std::runtime_error naming the path
 // when the file is missing, truncated, corrupt or of another format version.
 struct CheckpointInfo {
-  std::string config_yaml;
+  std::string config_yaml;  // in the layout of format_version
   TrainProgress progress;
   int64_t format_version = 0;
 };
@@ -68,5 +71,8 @@ std::string find_resume_checkpoint(const std::string& spec, const std::string& o
 
 // "<run>/checkpoints/ckpt-<step, 8 digits>.pt"
 std::string checkpoint_path(const std::string& run_dir, int64_t step);
+
+// The config stored in a checkpoint, translated from older layouts; `source` names it in errors.
+Config stored_config(const CheckpointInfo& info, const std::string& source);
 
 }  // namespace gan

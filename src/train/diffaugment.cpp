@@ -88,7 +88,7 @@ std::vector<std::string> diffaugment_types() {
 void check_diffaugment_policy(const std::vector<std::string>& policy) {
   for (const auto& p : policy) {
     if (p != "color" && p != "translation" && p != "cutout") {
-      throw ConfigError("augment.diffaugment: unknown augmentation '" + p +
+      throw ConfigError("augment.policy: unknown augmentation '" + p +
                         "' (known: color, cutout, translation)");
     }
   }

@@ -37,7 +37,7 @@ torch::Tensor diff_augment(const torch::Tensor& x, const std::vector<std::string
                            const BatchRows& rows = {});
 
 std::vector<std::string> diffaugment_types();
-// Throws ConfigError "augment.diffaugment: unknown augmentation 'x' (known: ...)".
+// Throws ConfigError "augment.policy: unknown augmentation 'x' (known: ...)".
 void check_diffaugment_policy(const std::vector<std::string>& policy);
 
 // The individual operations, exposed for tests.

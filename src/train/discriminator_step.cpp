@@ -16,22 +16,28 @@ DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorI
       (in.real_labels.defined() && in.real_labels.size(0) != n)) {
     throw std::invalid_argument("discriminator step: reals, latents and labels differ in rows");
   }
+  const bool r1 = settings.r1_weight > 0;
+  const bool gp = settings.gp_weight > 0;
   torch::Tensor fake;
-  {
+  if (settings.adversarial || gp) {
     torch::NoGradGuard no_grad;
     fake = g.forward(in.z, in.fake_labels);
   }
-  const bool r1 = settings.r1_weight > 0;
+  auto augment = [&](const torch::Tensor& x) {
+    return settings.augment ? settings.augment->apply(x, settings.rows) : x;
+  };
   const torch::Tensor real_in = r1 ? in.real.detach().requires_grad_(true) : in.real;
   DiscriminatorStepTerms out;
-  out.real_logits =
-      d.forward(diff_augment(real_in, settings.diffaugment, settings.rows), in.real_labels);
-  out.fake_logits =
-      d.forward(diff_augment(fake, settings.diffaugment, settings.rows), in.fake_labels);
-  out.loss = d_loss(settings.loss_type, out.real_logits, out.fake_logits);
+  out.real_logits = d.forward(augment(real_in), in.real_labels);
+  if (settings.adversarial) {
+    out.fake_logits = d.forward(augment(fake), in.fake_labels);
+    out.loss = d_loss(settings.loss_type, out.real_logits, out.fake_logits);
+  } else {
+    out.loss = torch::zeros({}, out.real_logits.options());
+  }
   out.reg = torch::zeros({}, out.loss.options());
   if (r1) out.reg = out.reg + r1_penalty(out.real_logits, real_in) * settings.r1_weight;
-  if (settings.gp_weight > 0) {
+  if (gp) {
     const torch::Tensor alpha =
         settings.rows.pick(torch::rand({settings.rows.total_for(n)}, in.real.options()), n);
     out.reg =

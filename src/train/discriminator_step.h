@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "models/networks.h"
+#include "src/train/augment.h"
 #include "src/train/diffaugment.h"
 
 namespace gan {
@@ -15,10 +16,11 @@ namespace gan {
 // What stays the same from one micro-batch to the next (built once per run).
 struct DiscriminatorStepSettings {
   std::string loss_type;
-  std::vector<std::string> diffaugment;
-  BatchRows rows;        // where these rows sit in the global micro-batch (draws)
-  double r1_weight = 0;  // > 0: R1 at the reals, already scaled (gamma / 2 x interval)
-  double gp_weight = 0;  // > 0: WGAN-GP, already scaled (lambda x interval)
+  Augment* augment = nullptr;  // null = none
+  BatchRows rows;              // where these rows sit in the global micro-batch (draws)
+  bool adversarial = true;     // false: only the regularisers (a lazy "Dreg" phase)
+  double r1_weight = 0;        // > 0: R1 at the reals, already scaled (gamma / 2 x interval)
+  double gp_weight = 0;        // > 0: WGAN-GP, already scaled (lambda x interval)
 };
 
 struct DiscriminatorStepInputs {
@@ -29,15 +31,16 @@ struct DiscriminatorStepInputs {
 };
 
 struct DiscriminatorStepTerms {
-  torch::Tensor loss;         // adversarial loss (scalar)
+  torch::Tensor loss;         // adversarial loss (scalar, 0 when not adversarial)
   torch::Tensor reg;          // weighted regulariser (scalar, 0 when none)
   torch::Tensor real_logits;  // [n]
-  torch::Tensor fake_logits;  // [n]
+  torch::Tensor fake_logits;  // [n]; undefined when not adversarial
 };
 
-// G runs without gradient. The gradient penalty interpolates real image i with fake i and
-// scores the interpolate with real image i's label (the rule of conditional WGAN-GP codes such
-// as StudioGAN's); its weights are drawn for the global micro-batch and picked by `rows`.
+// G runs without gradient (and only when the loss or GP needs fakes). The gradient penalty
+// interpolates real image i with fake i and scores the interpolate with real image i's label (the
+// rule of conditional WGAN-GP codes such as StudioGAN's); its weights are drawn for the global
+// micro-batch and picked by `rows`.
 DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorImpl& d,
                                                 const DiscriminatorStepSettings& settings,
                                                 const DiscriminatorStepInputs& in);

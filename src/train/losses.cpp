@@ -16,7 +16,7 @@ struct LossPair {
 
 const Registry<LossPair>& loss_registry() {
   static const Registry<LossPair> registry = [] {
-    Registry<LossPair> r("loss");
+    Registry<LossPair> r("loss");  // names match classic_losses()
     r.add("nonsaturating",
           {[](const torch::Tensor& real, const torch::Tensor& fake) {
              return torch::softplus(-real).mean() + torch::softplus(fake).mean();
@@ -26,11 +26,11 @@ const Registry<LossPair>& loss_registry() {
                       return torch::relu(1.0 - real).mean() + torch::relu(1.0 + fake).mean();
                     },
                     [](const torch::Tensor& fake) { return -fake.mean(); }});
-    r.add("wasserstein", {[](const torch::Tensor& real, const torch::Tensor& fake) {
+    r.add("wgan", {[](const torch::Tensor& real, const torch::Tensor& fake) {
                             return fake.mean() - real.mean();
                           },
                           [](const torch::Tensor& fake) { return -fake.mean(); }});
-    r.add("least_squares",
+    r.add("lsgan",
           {[](const torch::Tensor& real, const torch::Tensor& fake) {
              return 0.5 * (real - 1.0).square().mean() + 0.5 * fake.square().mean();
            },
@@ -48,14 +48,6 @@ torch::Tensor input_gradient(const torch::Tensor& outputs, const torch::Tensor& 
 }
 
 }  // namespace
-
-std::vector<std::string> loss_types() {
-  return loss_registry().names();
-}
-
-void check_loss_type(const std::string& type) {
-  loss_registry().get(type, "loss.type: ");
-}
 
 torch::Tensor d_loss(const std::string& type, const torch::Tensor& real_logits,
                      const torch::Tensor& fake_logits) {

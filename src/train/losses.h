@@ -10,15 +10,13 @@
 
 namespace gan {
 
-// Loss types (registry): nonsaturating | hinge | wasserstein | least_squares.
+// Adversarial losses: nonsaturating | hinge | wgan | lsgan (classic_objective.h).
 //   nonsaturating  D: softplus(-r) + softplus(f)          G: softplus(-f)       (logistic)
 //   hinge          D: relu(1 - r) + relu(1 + f)           G: -f
-//   wasserstein    D: f - r                               G: -f
-//   least_squares  D: 0.5 (r - 1)^2 + 0.5 f^2             G: 0.5 (f - 1)^2      (a=0, b=c=1)
+//   wgan           D: f - r                               G: -f
+//   lsgan          D: 0.5 (r - 1)^2 + 0.5 f^2             G: 0.5 (f - 1)^2      (a=0, b=c=1)
 // each averaged over the batch (the D terms are averaged separately and summed).
-std::vector<std::string> loss_types();
-// Throws ConfigError "loss.type: unknown loss 'x' (known: ...)" for an unknown type.
-void check_loss_type(const std::string& type);
+// d_loss / g_loss throw ConfigError "loss.type: unknown loss 'x' (known: ...)".
 
 torch::Tensor d_loss(const std::string& type, const torch::Tensor& real_logits,
                      const torch::Tensor& fake_logits);

@@ -9,7 +9,7 @@ namespace gan {
 LoadedGenerator load_generator(const std::string& checkpoint, bool use_ema, c10::Device device) {
   CheckpointInfo info = read_checkpoint_info(checkpoint);
   LoadedGenerator out;
-  out.cfg = config_from_string(info.config_yaml, checkpoint + " (stored config)");
+  out.cfg = stored_config(info, checkpoint + " (stored config)");
   out.shape = {out.cfg.data.resolution, out.cfg.data.channels, int(info.progress.num_classes)};
   out.g = make_generator(out.cfg.model, out.shape);
   out.g->to(device);

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                          sizeof(names) - 1);
   }
   gan::DataConfig cfg;
-  cfg.type = "cifar_bin";
+  gan::register_dataset_components();  // once; the readers read their keys
+  cfg.dataset.type = "cifar_bin";
   cfg.path = dir.string();
   try {
     auto ds = gan::make_dataset(cfg);

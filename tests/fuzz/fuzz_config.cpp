@@ -8,9 +8,11 @@
 
 #include "src/core/config.h"
 #include "src/core/errors.h"
+#include "src/train/component_catalog.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  gan::register_all_components();  // once; configs name components
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
     if (text.rfind("--set ", 0) == 0) {

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (labels)
     gan_fuzz::write_file(dir / "train-labels-idx1-ubyte", data + 2 + split, size - 2 - split);
   gan::DataConfig cfg;
-  cfg.type = "mnist_idx";
+  gan::register_dataset_components();  // once; the readers read their keys
+  cfg.dataset.type = "mnist_idx";
   cfg.path = dir.string();
   try {
     auto ds = gan::make_dataset(cfg);

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (json_len > 0) gan_fuzz::write_file(dir / "dataset.json", data + 3, json_len);
   gan_fuzz::write_file(dir / (std::string("a") + ext), data + 3 + json_len, size - 3 - json_len);
   gan::DataConfig cfg;
-  cfg.type = "image_folder";
+  gan::register_dataset_components();  // once; the readers read their keys
+  cfg.dataset.type = "image_folder";
   cfg.path = dir.string();
   try {
     auto ds = gan::make_dataset(cfg);

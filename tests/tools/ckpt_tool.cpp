@@ -19,6 +19,7 @@
 #include "models/networks.h"
 #include "src/core/config.h"
 #include "src/train/checkpoint.h"
+#include "src/train/component_catalog.h"
 
 namespace {
 
@@ -32,7 +33,7 @@ struct Loaded {
 Loaded load_all(const std::string& path) {
   Loaded l;
   l.info = gan::read_checkpoint_info(path);
-  const gan::Config cfg = gan::config_from_string(l.info.config_yaml, path);
+  const gan::Config cfg = gan::stored_config(l.info, path);
   const gan::NetworkShape shape{cfg.data.resolution, cfg.data.channels,
                                 int(l.info.progress.num_classes)};
   l.g = gan::make_generator(cfg.model, shape);
@@ -88,6 +89,7 @@ uLong digest(const Loaded& l) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gan::register_all_components();
   const std::string cmd = argc > 1 ? argv[1] : "";
   try {
     if (cmd == "verify" && argc > 2) {

@@ -1,4 +1,4 @@
-#include "src/train/components.h"
+#include "src/train/component_catalog.h"
 
 #include <algorithm>
 
@@ -8,7 +8,9 @@
 #include "src/core/errors.h"
 #include "src/metrics/detector.h"
 #include "src/metrics/evaluate.h"
-#include "src/train/losses.h"
+#include "src/train/augment.h"
+#include "src/train/objective.h"
+#include "src/train/optimizer.h"
 
 namespace gan {
 namespace {
@@ -24,16 +26,24 @@ void check_name(const Config& cfg, const std::string& key, const std::string& fa
 
 }  // namespace
 
+void register_all_components() {
+  register_network_components();
+  register_dataset_components();
+  register_objective_components();
+  register_augment_components();
+  register_optimizer_components();
+}
+
 void validate_components(const Config& cfg) {
-  check_name(cfg, "data.type", "dataset", cfg.data.type, dataset_types());
-  check_name(cfg, "model.generator", "generator", cfg.model.generator, generator_types());
-  check_name(cfg, "model.discriminator", "discriminator", cfg.model.discriminator,
-             discriminator_types());
-  check_name(cfg, "loss.type", "loss", cfg.loss.type, loss_types());
   check_name(cfg, "metrics.detector", "detector", cfg.metrics.detector,
              detector_registry().names());
   for (const auto& m : cfg.metrics.names) {
     check_name(cfg, "metrics.names", "metric", m, metric_registry().names());
+  }
+  try {
+    make_objective(cfg.loss);
+  } catch (const ConfigError& e) {
+    throw ConfigError(cfg.where("loss.type") + e.what());
   }
 }
 
