@@ -4,87 +4,125 @@
 Same setup as gan bench's train_dcgan_32 / train_dcgan_64 cases: batch 64, z 100, width 64,
 3 channels, Adam 2e-4 with betas (0.5, 0.999), non-saturating loss, synthetic real images, an
 EMA of G, and the same per-step read-outs as the C++ trainer (losses, mean logits, gradient
-norms). Written the way the PyTorch DCGAN example writes it (nn.ConvTranspose2d in G).
+norms). G uses nn.ConvTranspose2d, as the PyTorch DCGAN example does.
+
+Python is configured as well as the C++ side, or the comparison means nothing:
+- threads: `--threads` intra-op threads (default: the cores), and the BLAS library's own thread
+  pool set to `--blas-threads` (default 1) *before* torch loads it, as `gan` does at start-up.
+  OpenBLAS' threads beside OpenMP's fight for the same cores (12 % to 3x on 2 cores).
+- formulations (`--formulations`):
+    separate  the D step draws fakes with a no-grad G forward and the G step runs G again (what
+              gan's trainer does);
+    tutorial  the PyTorch tutorial's: one G forward per step, `fake.detach()` for D and the same
+              `fake` for the G step.
+- modes (`--modes`): fp32, channels_last (memory format of models and inputs), bf16 (autocast on
+  CPU with bfloat16; fp32 master weights and losses), bf16_channels_last.
+Every combination is timed and the best is reported as `pytorch_dcgan_<res>_best`.
 
 Run it with Debian's interpreter, whose torch is the same LibTorch build as the C++ side:
-    /usr/bin/python3 scripts/bench_pytorch_dcgan.py --threads 2 [--json out.json]
+    /usr/bin/python3 scripts/bench_pytorch_dcgan.py [--json out.json]
+scripts/compare_pytorch.sh alternates it with `gan bench` and prints the ratios.
 """
 import argparse
+import ctypes
 import json
 import math
 import os
 import resource
+import statistics
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+MODES = ("fp32", "channels_last", "bf16", "bf16_channels_last")
+FORMULATIONS = ("separate", "tutorial")
 
 
-def generator(res, nz=100, width=64, channels=3):
+def limit_blas_threads(n):
+    # Read once, when the BLAS library initialises: must happen before `import torch`.
+    for var in ("OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+def loaded_openblas():
+    """(path, threads) of the OpenBLAS this process has mapped, or (None, None)."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            if "openblas" in os.path.basename(path) and path.endswith(tuple(".so" + s for s in ("", ".0"))):
+                lib = ctypes.CDLL(path)
+                return path, lib.openblas_get_num_threads()
+    return None, None
+
+
+def build_networks(nn, res, nz=100, width=64, channels=3):
     stages = int(math.log2(res)) - 2
     ch = width * 2 ** (stages - 1)
-    layers = [nn.ConvTranspose2d(nz, ch, 4, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
+    g = [nn.ConvTranspose2d(nz, ch, 4, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
     for i in range(stages):
         last = i == stages - 1
         out = channels if last else ch // 2
-        layers.append(nn.ConvTranspose2d(ch, out, 4, 2, 1, bias=False))
-        layers += [nn.Tanh()] if last else [nn.BatchNorm2d(out), nn.ReLU(True)]
+        g.append(nn.ConvTranspose2d(ch, out, 4, 2, 1, bias=False))
+        g += [nn.Tanh()] if last else [nn.BatchNorm2d(out), nn.ReLU(True)]
         ch = out
-    return nn.Sequential(*layers)
-
-
-def discriminator(res, width=64, channels=3):
-    stages = int(math.log2(res)) - 2
-    layers, ch = [], channels
+    d, ch = [], channels
     for i in range(stages):
         out = width << i
-        layers.append(nn.Conv2d(ch, out, 4, 2, 1, bias=False))
+        d.append(nn.Conv2d(ch, out, 4, 2, 1, bias=False))
         if i > 0:
-            layers.append(nn.BatchNorm2d(out))
-        layers.append(nn.LeakyReLU(0.2, inplace=True))
+            d.append(nn.BatchNorm2d(out))
+        d.append(nn.LeakyReLU(0.2, inplace=True))
         ch = out
-    layers += [nn.Conv2d(ch, 1, 4, 1, 0, bias=False), nn.Flatten(0)]
-    return nn.Sequential(*layers)
+    d += [nn.Conv2d(ch, 1, 4, 1, 0, bias=False), nn.Flatten(0)]
+    return nn.Sequential(*g), nn.Sequential(*d)
 
 
-def init_weights(m):
-    # DCGAN's N(0, 0.02); batch-norm gains N(1, 0.02).
-    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(m.weight, 0.0, 0.02)
-    elif isinstance(m, nn.BatchNorm2d):
-        nn.init.normal_(m.weight, 1.0, 0.02)
-        nn.init.zeros_(m.bias)
+def bench(torch, res, mode, formulation, warmup, steps, batch=64, nz=100):
+    nn, F = torch.nn, torch.nn.functional
 
+    def init_weights(m):
+        # DCGAN's N(0, 0.02); batch-norm gains N(1, 0.02).
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
 
-def grad_norm(params):
-    return math.sqrt(sum(p.grad.detach().pow(2).sum().item() for p in params if p.grad is not None))
+    def grad_norm(params):
+        return math.sqrt(sum(p.grad.detach().pow(2).sum().item() for p in params
+                             if p.grad is not None))
 
-
-def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def bench(res, warmup, steps, batch=64, nz=100):
     torch.manual_seed(0)
-    g, d, g_ema = generator(res), discriminator(res), generator(res)
+    g, d = build_networks(nn, res, nz)
+    g_ema, _ = build_networks(nn, res, nz)
     g.apply(init_weights)
     d.apply(init_weights)
     g_ema.load_state_dict(g.state_dict())
     g_ema.eval().requires_grad_(False)
+    fmt = torch.channels_last if "channels_last" in mode else torch.contiguous_format
+    for m in (g, d, g_ema):
+        m.to(memory_format=fmt)
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    reals = torch.rand(batch, 3, res, res) * 2 - 1
+    reals = (torch.rand(batch, 3, res, res) * 2 - 1).contiguous(memory_format=fmt)
     ema_beta = 0.5 ** (batch / 10000.0)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode.startswith("bf16"))
+
+    def latents():
+        return torch.randn(batch, nz, 1, 1).contiguous(memory_format=fmt)
+
     times = []
     for step in range(warmup + steps):
         t0 = time.perf_counter()
         # D step
         d.requires_grad_(True)
         opt_d.zero_grad()
-        with torch.no_grad():
-            fake = g(torch.randn(batch, nz, 1, 1))
-        real_logits, fake_logits = d(reals), d(fake)
+        with autocast:
+            if formulation == "tutorial":
+                fake = g(latents())
+                fake_for_d = fake.detach()
+            else:
+                with torch.no_grad():
+                    fake_for_d = g(latents())
+            real_logits, fake_logits = d(reals).float(), d(fake_for_d).float()
         loss_d = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
         loss_d.backward()
         _ = (loss_d.item(), real_logits.mean().item(), fake_logits.mean().item(),
@@ -93,7 +131,11 @@ def bench(res, warmup, steps, batch=64, nz=100):
         # G step
         d.requires_grad_(False)
         opt_g.zero_grad()
-        loss_g = F.softplus(-d(g(torch.randn(batch, nz, 1, 1)))).mean()
+        with autocast:
+            if formulation != "tutorial":
+                fake = g(latents())
+            logits = d(fake).float()
+        loss_g = F.softplus(-logits).mean()
         loss_g.backward()
         _ = (loss_g.item(), grad_norm(g.parameters()))
         opt_g.step()
@@ -105,35 +147,66 @@ def bench(res, warmup, steps, batch=64, nz=100):
                 be.copy_(b)
         if step >= warmup:
             times.append(time.perf_counter() - t0)
-    step_s = sum(times) / len(times)
-    median = sorted(times)[len(times) // 2] if len(times) % 2 else \
-        0.5 * (sorted(times)[len(times) // 2 - 1] + sorted(times)[len(times) // 2])
-    return {"case": f"pytorch_dcgan_{res}", "img_per_s": batch / step_s,
-            "img_per_s_median": batch / median,
-            "ms_per_step": 1e3 * step_s, "timed_steps": steps, "warmup_steps": warmup,
-            "peak_rss_mb": peak_rss_mb()}
+    mean = sum(times) / len(times)
+    median = statistics.median(times)
+    return {"case": f"pytorch_dcgan_{res}", "mode": mode, "formulation": formulation,
+            "img_per_s": batch / mean, "img_per_s_median": batch / median,
+            "ms_per_step": 1e3 * mean, "ms_per_step_median": 1e3 * median,
+            "timed_steps": steps, "warmup_steps": warmup}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--blas-threads", type=int, default=1,
+                    help="the BLAS library's own threads (default 1, as gan sets them)")
     ap.add_argument("--resolutions", default="32,64")
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--formulations", default=",".join(FORMULATIONS))
+    ap.add_argument("--steps", type=int, default=0, help="timed steps (default 6 at 32, 3 at 64)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args()
+    modes = args.modes.split(",")
+    formulations = args.formulations.split(",")
+    for m in modes:
+        if m not in MODES:
+            ap.error(f"--modes: unknown mode '{m}' (known: {', '.join(MODES)})")
+    for f in formulations:
+        if f not in FORMULATIONS:
+            ap.error(f"--formulations: unknown '{f}' (known: {', '.join(FORMULATIONS)})")
+
+    limit_blas_threads(args.blas_threads)
+    import torch  # after the BLAS environment is set
+
     torch.set_num_threads(args.threads)
+    blas_path, blas_threads = loaded_openblas()
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"BLAS {blas_path or 'not OpenBLAS'} threads {blas_threads}, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     results = []
     for res in [int(r) for r in args.resolutions.split(",")]:
-        warmup, steps = (1, 2) if args.quick else ((2, 4) if res == 32 else (1, 3))
-        r = bench(res, warmup, steps)
-        r["threads"] = args.threads
-        results.append(r)
-        print(f"{r['case']:<20} {r['img_per_s']:8.1f} img/s (median step {r['img_per_s_median']:.1f})  "
-              f"{r['ms_per_step']:8.1f} ms/step  "
-              f"peak RSS {r['peak_rss_mb']:.0f} MiB", flush=True)
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        warmup, steps = (2, 6) if res == 32 else (1, 3)
+        if args.steps:
+            steps = args.steps
+        if args.quick:
+            warmup, steps = 1, 2
+        variants = []
+        for formulation in formulations:
+            for mode in modes:
+                r = bench(torch, res, mode, formulation, warmup, steps)
+                r.update(threads=args.threads, blas_threads=blas_threads)
+                variants.append(r)
+                results.append(r)
+                print(f"{r['case']:<18} {formulation:<9} {mode:<19} {r['img_per_s']:8.1f} img/s "
+                      f"(median step {r['img_per_s_median']:.1f})", flush=True)
+        best = dict(max(variants, key=lambda r: r["img_per_s_median"]))
+        best["case"] += "_best"
+        results.append(best)
+        print(f"{best['case']:<18} {best['formulation']:<9} {best['mode']:<19} "
+              f"{best['img_per_s']:8.1f} img/s (median step {best['img_per_s_median']:.1f})")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -1,14 +1,17 @@
 // Helpers for the training tests: a fresh folder, the tiny synthetic config, options without
-// signal handlers.
+// signal handlers, a checkpoint's tensors, a resume.
 #pragma once
 
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "models/networks.h"
 #include "src/core/config.h"
+#include "src/train/checkpoint.h"
 #include "src/train/trainer.h"
 
 namespace train_test {
@@ -35,6 +38,35 @@ inline gan::TrainRunOptions run_options(const std::string& outdir) {
   o.outdir = outdir;
   o.handle_signals = false;
   return o;
+}
+
+// All parameters and buffers of G, D and G_ema of a checkpoint, flattened by name.
+inline std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string& path) {
+  gan::CheckpointInfo info = gan::read_checkpoint_info(path);
+  gan::Config cfg = gan::config_from_string(info.config_yaml, path);
+  gan::NetworkShape shape{cfg.data.resolution, cfg.data.channels, int(info.progress.num_classes)};
+  auto g = gan::make_generator(cfg.model, shape);
+  auto d = gan::make_discriminator(cfg.model, shape);
+  auto g_ema = gan::make_generator(cfg.model, shape);
+  gan::load_checkpoint(path, {g.get(), d.get(), g_ema.get(), nullptr, nullptr}, false);
+  std::map<std::string, torch::Tensor> out;
+  const std::pair<const char*, torch::nn::Module*> mods[] = {
+      {"G", g.get()}, {"D", d.get()}, {"G_ema", g_ema.get()}};
+  for (const auto& [name, m] : mods) {
+    for (const auto& p : m->named_parameters()) out[std::string(name) + "." + p.key()] = p.value();
+    for (const auto& b : m->named_buffers()) out[std::string(name) + "." + b.key()] = b.value();
+  }
+  return out;
+}
+
+// Continues `half` from its last checkpoint, with the config stored in it, up to `steps`.
+inline gan::TrainResult resume_to(const gan::TrainResult& half, int64_t steps,
+                                  gan::TrainRunOptions options) {
+  options.resume_from = half.last_checkpoint;
+  gan::Config cfg = gan::config_from_string(
+      gan::read_checkpoint_info(half.last_checkpoint).config_yaml, "stored");
+  gan::apply_override(cfg, "train.steps=" + std::to_string(steps));
+  return gan::train(cfg, options);
 }
 
 }  // namespace train_test

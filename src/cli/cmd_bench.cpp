@@ -21,7 +21,9 @@
 #include "models/classifier.h"
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
+#include "src/core/blas_threads.h"
 #include "src/core/errors.h"
+#include "src/core/precision.h"
 #include "src/core/runtime.h"
 #include "src/metrics/detector.h"
 #include "src/metrics/inception_native.h"
@@ -137,6 +139,13 @@ int run_bench(int argc, char** argv) {
           "peak,train_dcgan_32,train_dcgan_64,train_default,generate,features"))(
       "steps", "Timed training steps (0 = per-case default)",
       cxxopts::value<int>()->default_value("0"))(
+      "precision",
+      "Training cases in fp32, bf16 or auto (default: runtime.precision of the config)",
+      cxxopts::value<std::string>())(
+      "device",
+      "Device of the training and generation cases: cpu, cuda, cuda:N (default: "
+      "runtime.device of the config)",
+      cxxopts::value<std::string>())(
       "reference",
       "Also time the training cases with the generator's transposed convolutions computed by "
       "plain conv_transpose2d (the formulation before the fast paths; slow)");
@@ -164,6 +173,13 @@ int run_bench(int argc, char** argv) {
     threads = cfg.runtime.threads > 0 ? cfg.runtime.threads : default_thread_count();
   torch::set_num_threads(threads);
   torch::manual_seed(cfg.runtime.seed);
+  const c10::Device device = args->count("device")
+                                 ? resolve_device((*args)["device"].as<std::string>(), "--device: ")
+                                 : resolve_device(cfg.runtime.device, cfg.where("runtime.device"));
+  const Precision precision =
+      args->count("precision")
+          ? resolve_precision((*args)["precision"].as<std::string>(), device, "--precision: ")
+          : resolve_precision(cfg.runtime.precision, device, cfg.where("runtime.precision"));
   const int steps_override = (*args)["steps"].as<int>();
   std::set<std::string> cases;
   {
@@ -178,26 +194,47 @@ int run_bench(int argc, char** argv) {
   }
 
   std::printf("gan bench%s: %s\n", quick ? " --quick" : "", runtime_description().c_str());
-  std::printf("threads %d, load average %s (1, 5, 15 min)\n\n", threads, load_average().c_str());
+  const std::string blas = describe(blas_threads());
+  std::printf(
+      "device %s, precision %s (native bf16: %s), threads %d, BLAS %s, load average %s "
+      "(1, 5, 15 min)\n\n",
+      device.str().c_str(), precision_name(precision), has_native_bf16(device) ? "yes" : "no",
+      threads, blas.c_str(), load_average().c_str());
   std::fflush(stdout);
   const bool rss_resets = reset_peak_rss();
   if (!rss_resets) std::printf("note: cannot reset the peak-RSS mark; peaks are cumulative\n");
 
   Report report;
   const std::string load_start = load_average();
-  nlohmann::json machine = {{"threads", threads}, {"load_average_start", load_start}};
+  nlohmann::json machine = {{"threads", threads},
+                            {"blas", blas},
+                            {"device", device.str()},
+                            {"native_bf16", has_native_bf16(device)},
+                            {"load_average_start", load_start}};
 
   // --- machine peak -------------------------------------------------------------------------
   double peak_mm = 0, peak_conv = 0;
   if (cases.count("peak")) {
     peak_mm = peak_matmul_gflops(quick ? 1024 : 2048, quick ? 3 : 5);
-    peak_conv = peak_conv2d_gflops(quick ? 3 : 5);
     machine["matmul_gflops"] = peak_mm;
-    machine["conv2d_gflops"] = peak_conv;
     std::printf(
-        "machine peak: matmul %.1f GFLOP/s (%s), conv2d %.1f GFLOP/s (3x3, 128->128, "
-        "16x16, batch 64, forward)\n\n",
-        peak_mm, quick ? "1024^3" : "2048^3", peak_conv);
+        "machine peak: matmul %.1f GFLOP/s (%s, fp32); conv2d 3x3, 128->128, 16x16, "
+        "batch 64, forward:",
+        peak_mm, quick ? "1024^3" : "2048^3");
+    // The training cases' GFLOP/s are quoted against the best of the four.
+    for (const bool bf16 : {false, true}) {
+      for (const bool channels_last : {false, true}) {
+        const double g = peak_conv2d_gflops(
+            quick ? 3 : 5, bf16 ? torch::kBFloat16 : torch::kFloat32, channels_last);
+        const std::string name =
+            std::string(bf16 ? "bf16" : "fp32") + (channels_last ? "_channels_last" : "");
+        machine["conv2d_gflops_" + name] = g;
+        std::printf(" %s %.1f", name.c_str(), g);
+        peak_conv = std::max(peak_conv, g);
+      }
+    }
+    machine["conv2d_gflops"] = peak_conv;
+    std::printf(" GFLOP/s\n\n");
     std::fflush(stdout);
   }
 
@@ -208,6 +245,8 @@ int run_bench(int argc, char** argv) {
   auto train_case = [&](const std::string& name, TrainBenchSetup setup, const RealBatchFn& reals,
                         const std::string& note) {
     if (steps_override > 0) setup.steps = steps_override;
+    setup.precision = precision;
+    setup.device = device;
     reset_peak_rss();
     const TrainBenchResult r = bench_train(setup, reals);
     const double rss = peak_rss_mb();
@@ -237,14 +276,18 @@ int run_bench(int argc, char** argv) {
                           {"optimizer", 1e3 * t.optimizer}}},
                         {"gflop_per_step", r.flops_per_step / 1e9},
                         {"gflops", r.gflops},
+                        {"share_of_conv2d_peak", peak_conv > 0 ? r.gflops / peak_conv : 0.0},
                         {"fast_layers", setup.fast_layers},
+                        {"precision", precision_name(setup.precision)},
                         {"machine", machine}};
     if (!note.empty()) j["note"] = note;
     report.add(j);
   };
-  auto synthetic = [](const TrainBenchSetup& s) -> RealBatchFn {
+  auto synthetic = [device](const TrainBenchSetup& s) -> RealBatchFn {
     const torch::Tensor fixed =
-        torch::rand({s.batch_size, s.shape.channels, s.shape.resolution, s.shape.resolution}) * 2 -
+        torch::rand({s.batch_size, s.shape.channels, s.shape.resolution, s.shape.resolution},
+                    device) *
+            2 -
         1;
     return [fixed] { return fixed; };
   };
@@ -317,8 +360,9 @@ int run_bench(int argc, char** argv) {
     for (auto& gc : gens) {
       reset_peak_rss();
       auto g = make_generator(gc.model, gc.shape);
+      g->to(device);
       const int64_t batch = gc.shape.resolution > 32 ? 64 : 256;
-      const double ips = bench_generate(*g, batch, 1, quick ? 2 : 5);
+      const double ips = bench_generate(*g, batch, 1, quick ? 2 : 5, precision);
       const double rss = peak_rss_mb();
       std::printf("%-26s %8.1f %8.0f\n", gc.name.c_str(), ips, rss);
       std::fflush(stdout);
@@ -328,6 +372,7 @@ int run_bench(int argc, char** argv) {
                   {"batch", batch},
                   {"resolution", gc.shape.resolution},
                   {"note", "G in eval mode, inference mode"},
+                  {"precision", precision_name(precision)},
                   {"machine", machine}});
     }
   }

@@ -10,6 +10,7 @@
 
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
+#include "src/core/blas_threads.h"
 #include "src/core/runtime.h"
 #include "src/train/component_catalog.h"
 
@@ -65,6 +66,7 @@ int run_info(int argc, char** argv) {
             << (cfg.runtime.threads == 0 ? "auto" : std::to_string(cfg.runtime.threads))
             << ", cores: " << default_thread_count() << ")\n"
             << "BLAS       " << loaded_blas() << "\n"
+            << "BLAS threads " << describe(blas_threads()) << "\n"
             << "OPENBLAS_CORETYPE "
             << (getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)") << "\n";
   if (args->count("config")) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "src/cli/commands.h"
+#include "src/core/blas_threads.h"
 #include "src/core/errors.h"
 #include "src/core/logging.h"
 #include "src/train/component_catalog.h"
@@ -55,6 +56,9 @@ void report(const char* kind, const char* what) {
 int main(int argc, char** argv) {
   gan::init_logging(gan::Verbosity::normal);
   gan::register_all_components();
+  // LibTorch's intra-op threads do the parallel work; a BLAS thread pool beside them would
+  // compete for the same cores (docs/performance.md).
+  gan::limit_blas_threads(1);
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
     print_usage();
     return argc < 2 ? 2 : 0;

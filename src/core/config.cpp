@@ -319,6 +319,11 @@ const Table& key_table() {
               ge(0));
     t.add_bool("runtime.deterministic", REF(runtime.deterministic),
                "Use deterministic algorithms only (bit-exact resume on CPU).");
+    t.add_string("runtime.precision", REF(runtime.precision),
+                 "Arithmetic of convolutions and matmuls: fp32, bf16 (autocast; weights, "
+                 "optimiser state, losses, batch-norm statistics and EMA stay fp32) or auto "
+                 "(bf16 where the device has native bf16: AVX512-BF16/AMX, CUDA 8.0+).",
+                 {"fp32", "bf16", "auto"});
     t.add_int32("runtime.dist_timeout_s", REF(runtime.dist_timeout_s),
                 "Distributed training: deadline of every collective in seconds (a stalled rank "
                 "fails the others after it); env GAN_DIST_TIMEOUT_S overrides.",

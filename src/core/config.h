@@ -20,6 +20,7 @@ struct RuntimeConfig {
   int threads = 0;              // 0 = auto (number of cores)
   int64_t seed = 0;
   bool deterministic = false;
+  std::string precision = "fp32";  // fp32 | bf16 | auto (src/core/precision.h)
   // Distributed deadlines (seconds); GAN_DIST_TIMEOUT_S / GAN_DIST_RENDEZVOUS_TIMEOUT_S override.
   int dist_timeout_s = 600;             // every collective
   int dist_rendezvous_timeout_s = 300;  // waiting for all ranks to arrive

@@ -1,4 +1,5 @@
 #include "src/core/runtime.h"
+#include "src/core/blas_threads.h"
 
 #include <sched.h>
 #include <torch/torch.h>
@@ -56,6 +57,7 @@ c10::Device apply_runtime(const RuntimeConfig& cfg, const std::string& device_wh
 std::string runtime_description() {
   std::string out = "LibTorch " + std::string(TORCH_VERSION);
   out += ", threads " + std::to_string(torch::get_num_threads());
+  out += ", BLAS " + describe(blas_threads());
   out += ", CUDA " +
          std::string(torch::cuda::is_available()
                          ? "yes (" + std::to_string(torch::cuda::device_count()) + " device(s))"

@@ -44,6 +44,9 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
   auto g_ema = make_generator(setup.model, setup.shape);
   set_fast_layers(*g, setup.fast_layers);
   set_fast_layers(*g_ema, setup.fast_layers);
+  g->to(setup.device);
+  d->to(setup.device);
+  g_ema->to(setup.device);
   copy_module_state(*g_ema, *g);
   g_ema->eval();
   for (auto& p : g_ema->parameters()) p.set_requires_grad(false);
@@ -54,6 +57,8 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
   options.n_critic = setup.n_critic;
   options.accumulate = setup.accumulate;
   options.num_classes = setup.model.conditional ? setup.shape.num_classes : 0;
+  options.device = setup.device;
+  options.precision = setup.precision;
   TrainingStep step(*g, *d, *objective, *augment, setup.optim.g, setup.optim.d, options);
   const int64_t batch = setup.batch_size;
 
@@ -88,6 +93,8 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
     const double beta =
         setup.ema_kimg > 0 ? ema_beta(batch, setup.ema_kimg, setup.ema_rampup, nimg) : 0.0;
     ema_update(*g_ema, *g, beta);
+    // CUDA runs asynchronously: the step's read-outs synchronise its phases, this the EMA.
+    if (setup.device.is_cuda()) torch::cuda::synchronize();
     t.ema = seconds_since(t0);
 
     if (timed) {
@@ -120,14 +127,21 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
   return result;
 }
 
-double bench_generate(GeneratorImpl& g, int64_t batch, int warmup, int iters) {
+double bench_generate(GeneratorImpl& g, int64_t batch, int warmup, int iters, Precision precision) {
   const bool was_training = g.is_training();
   g.eval();
   torch::InferenceMode guard;
+  const c10::Device device = g.parameters().front().device();
   double seconds = 0;
   for (int i = 0; i < warmup + iters; ++i) {
     const auto t0 = Clock::now();
-    torch::Tensor images = g.forward(torch::randn({batch, g.z_dim()}), torch::Tensor());
+    torch::Tensor images;
+    {
+      AutocastScope autocast(precision, device);
+      images = g.forward(torch::randn({batch, g.z_dim()}, device), torch::Tensor());
+    }
+    // The images as they leave G (fp32; on CUDA, finished computing).
+    images = images.to(torch::kCPU, torch::kFloat32);
     TORCH_CHECK(images.size(0) == batch, "bench: generator returned ", images.sizes());
     if (i >= warmup) seconds += seconds_since(t0);
   }
@@ -148,9 +162,11 @@ double peak_matmul_gflops(int64_t n, int iters) {
   return best;
 }
 
-double peak_conv2d_gflops(int iters) {
+double peak_conv2d_gflops(int iters, torch::ScalarType dtype, bool channels_last) {
   torch::InferenceMode guard;
-  const torch::Tensor x = torch::randn({64, 128, 16, 16}), w = torch::randn({128, 128, 3, 3});
+  const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  const torch::Tensor x = torch::randn({64, 128, 16, 16}).to(dtype).contiguous(format);
+  const torch::Tensor w = torch::randn({128, 128, 3, 3}).to(dtype).contiguous(format);
   torch::conv2d(x, w, {}, 1, 1);  // warm-up (oneDNN primitive creation)
   const double flops = 2.0 * 64 * 128 * 16 * 16 * 128 * 9;
   double best = 0;

@@ -11,6 +11,7 @@
 
 #include "models/networks.h"
 #include "src/core/config.h"
+#include "src/core/precision.h"
 
 namespace gan {
 
@@ -31,6 +32,8 @@ struct TrainBenchSetup {
   // false: the generator's transposed convolutions run as plain conv_transpose2d (the
   // reference formulation), to compare against the fast paths in one run.
   bool fast_layers = true;
+  Precision precision = Precision::fp32;  // bf16: the step's phases under autocast
+  c10::Device device{c10::kCPU};
 };
 
 // Seconds per step of each part. d_step and g_step are D's and G's phases without their
@@ -65,13 +68,17 @@ double train_flops_per_image(double g_flops, double d_flops);
 // formulation, or back.
 void set_fast_layers(torch::nn::Module& net, bool fast);
 
-// Generation throughput of G in eval mode under inference mode, batches of `batch`.
-double bench_generate(GeneratorImpl& g, int64_t batch, int warmup, int iters);
+// Generation throughput of G (on its device) in eval mode under inference mode, batches of
+// `batch`, the images copied to the CPU as fp32.
+double bench_generate(GeneratorImpl& g, int64_t batch, int warmup, int iters,
+                      Precision precision = Precision::fp32);
 
 // Best achieved GFLOP/s of an n x n x n float matmul and of a 3x3 conv2d (batch 64, 128 -> 128
 // channels, 16x16), forward only, over `iters` runs each: the machine's peak for context.
 double peak_matmul_gflops(int64_t n, int iters);
-double peak_conv2d_gflops(int iters);
+// The conv2d in `dtype` (float or bfloat16), NCHW or channels-last.
+double peak_conv2d_gflops(int iters, torch::ScalarType dtype = torch::kFloat32,
+                          bool channels_last = false);
 
 // Resets the kernel's peak-RSS mark of this process (writes 5 to /proc/self/clear_refs);
 // false when the kernel refuses, in which case peak_rss_mb stays the process-wide peak.

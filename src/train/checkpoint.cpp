@@ -63,6 +63,10 @@ double read_double(torch::serialize::InputArchive& archive, const std::string& k
   return v.toDouble();
 }
 
+int cuda_devices() {
+  return torch::cuda::is_available() ? int(torch::cuda::device_count()) : 0;
+}
+
 void open_archive(torch::serialize::InputArchive& archive, const std::string& path,
                   c10::Device device = c10::Device(c10::kCPU)) {
   if (!fs::exists(path)) throw std::runtime_error(path + ": no such checkpoint file");
@@ -99,6 +103,7 @@ void save_checkpoint(const std::string& path, const Config& cfg, const Checkpoin
   archive.write("has_best", c10::IValue(int64_t(progress.has_best)));
   archive.write("lr_scale", c10::IValue(progress.lr_scale));
   archive.write("num_classes", c10::IValue(progress.num_classes));
+  archive.write("precision", c10::IValue(progress.precision));
   const std::pair<const char*, torch::nn::Module*> modules[] = {
       {"G", parts.g}, {"D", parts.d}, {"G_ema", parts.g_ema}};
   for (const auto& [name, module] : modules) {
@@ -119,6 +124,12 @@ void save_checkpoint(const std::string& path, const Config& cfg, const Checkpoin
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     archive.write("rng_cpu", gen.get_state(), true);
+  }
+  // Each CUDA device's generator too, so that a resume on CUDA draws the same numbers.
+  for (int i = 0; i < cuda_devices(); ++i) {
+    auto gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, c10::DeviceIndex(i)));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write("rng_cuda_" + std::to_string(i), gen.get_state(), true);
   }
   std::ostringstream bytes;
   archive.save_to(bytes);
@@ -150,6 +161,11 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   info.progress.has_best = read_int(archive, "has_best", path) != 0;
   info.progress.lr_scale = read_double(archive, "lr_scale", path);
   info.progress.num_classes = read_int(archive, "num_classes", path);
+  // Checkpoints from before runtime.precision trained in fp32.
+  c10::IValue precision;
+  info.progress.precision = archive.try_read("precision", precision) && precision.isString()
+                                ? precision.toStringRef()
+                                : "fp32";
   return info;
 }
 
@@ -190,6 +206,15 @@ void load_checkpoint(const std::string& path, const CheckpointParts& parts, bool
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(state.to(torch::kCPU));
+    for (int i = 0; i < cuda_devices(); ++i) {
+      torch::Tensor cuda_state;
+      // Absent when the checkpoint was written without CUDA: the device keeps its seed.
+      if (!archive.try_read("rng_cuda_" + std::to_string(i), cuda_state, true)) continue;
+      auto cuda_gen =
+          at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, c10::DeviceIndex(i)));
+      std::lock_guard<std::mutex> cuda_lock(cuda_gen.mutex());
+      cuda_gen.set_state(cuda_state.to(torch::kCPU));
+    }
   }
 }
 

@@ -27,8 +27,9 @@ struct TrainProgress {
   int64_t loader_batch = 0;
   double best_value = 0.0;  // best value of metrics.best so far (valid when has_best)
   bool has_best = false;
-  double lr_scale = 1.0;    // reduced by train.on_nan: rollback
-  int64_t num_classes = 0;  // the dataset's classes, so networks can be rebuilt without it
+  double lr_scale = 1.0;           // reduced by train.on_nan: rollback
+  int64_t num_classes = 0;         // the dataset's classes, so networks can be rebuilt without it
+  std::string precision = "fp32";  // runtime.precision as resolved on the training device
 };
 
 // The pieces a checkpoint holds. Optimizers may be null (generation-only loads).

@@ -38,7 +38,7 @@ class ClassicObjective : public Objective {
     if (!phase.discriminator) {
       const torch::Tensor fake = nets.g.forward(in.z, in.fake_labels);
       const torch::Tensor logits =
-          nets.d.forward(nets.augment.apply(fake, in.rows), in.fake_labels);
+          nets.d.forward(nets.augment.apply(fake, in.rows), in.fake_labels).to(torch::kFloat32);
       const torch::Tensor loss = g_loss(loss_, logits);
       (loss * scale).backward();
       stats.add("loss_g", loss.item<double>());

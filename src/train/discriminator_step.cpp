@@ -28,9 +28,11 @@ DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorI
   };
   const torch::Tensor real_in = r1 ? in.real.detach().requires_grad_(true) : in.real;
   DiscriminatorStepTerms out;
-  out.real_logits = d.forward(augment(real_in), in.real_labels);
+  // Logits in fp32 whatever autocast computed D in (runtime.precision: bf16): losses and the
+  // regularisers' gradient norms stay fp32.
+  out.real_logits = d.forward(augment(real_in), in.real_labels).to(torch::kFloat32);
   if (settings.adversarial) {
-    out.fake_logits = d.forward(augment(fake), in.fake_labels);
+    out.fake_logits = d.forward(augment(fake), in.fake_labels).to(torch::kFloat32);
     out.loss = d_loss(settings.loss_type, out.real_logits, out.fake_logits);
   } else {
     out.loss = torch::zeros({}, out.real_logits.options());

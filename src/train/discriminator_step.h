@@ -13,7 +13,7 @@
 
 namespace gan {
 
-// What stays the same from one micro-batch to the next (built once per run).
+// How one phase scores its micro-batch (the classic objective builds it per phase).
 struct DiscriminatorStepSettings {
   std::string loss_type;
   Augment* augment = nullptr;  // null = none

@@ -27,14 +27,13 @@ const Registry<LossPair>& loss_registry() {
                     },
                     [](const torch::Tensor& fake) { return -fake.mean(); }});
     r.add("wgan", {[](const torch::Tensor& real, const torch::Tensor& fake) {
-                            return fake.mean() - real.mean();
-                          },
-                          [](const torch::Tensor& fake) { return -fake.mean(); }});
-    r.add("lsgan",
-          {[](const torch::Tensor& real, const torch::Tensor& fake) {
-             return 0.5 * (real - 1.0).square().mean() + 0.5 * fake.square().mean();
-           },
-           [](const torch::Tensor& fake) { return 0.5 * (fake - 1.0).square().mean(); }});
+                     return fake.mean() - real.mean();
+                   },
+                   [](const torch::Tensor& fake) { return -fake.mean(); }});
+    r.add("lsgan", {[](const torch::Tensor& real, const torch::Tensor& fake) {
+                      return 0.5 * (real - 1.0).square().mean() + 0.5 * fake.square().mean();
+                    },
+                    [](const torch::Tensor& fake) { return 0.5 * (fake - 1.0).square().mean(); }});
     return r;
   }();
   return registry;
@@ -68,7 +67,7 @@ torch::Tensor gradient_penalty_at(DiscriminatorImpl& d, const torch::Tensor& rea
                                   const torch::Tensor& alpha) {
   const torch::Tensor a = alpha.reshape({-1, 1, 1, 1}).to(real.options());
   const torch::Tensor x_hat = (a * real.detach() + (1.0 - a) * fake.detach()).requires_grad_(true);
-  const torch::Tensor out = d.forward(x_hat, labels);
+  const torch::Tensor out = d.forward(x_hat, labels).to(torch::kFloat32);
   const torch::Tensor grad = input_gradient(out, x_hat);
   const torch::Tensor norm = grad.reshape({grad.size(0), -1}).norm(2, 1);
   return (norm - 1.0).square().mean();

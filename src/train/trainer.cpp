@@ -23,6 +23,7 @@
 #include "src/core/errors.h"
 #include "src/core/files.h"
 #include "src/core/logging.h"
+#include "src/core/precision.h"
 #include "src/core/runtime.h"
 #include "src/core/stop_signal.h"
 #include "src/train/augment.h"
@@ -80,6 +81,7 @@ int64_t next_boundary(int64_t nimg, double every_kimg) {
 struct TrainingRun {
   Config cfg;
   c10::Device device{c10::kCPU};
+  Precision precision = Precision::fp32;
   DistEnv dist;
   std::unique_ptr<ProcessGroup> pg;  // null in a single-process run
   bool leader = true;                // rank 0: the only rank that writes files
@@ -130,7 +132,15 @@ std::string write_checkpoint(TrainingRun& run) {
 // Restores networks, optimisers, RNG, progress and loader position from `path`, whose
 // progress was read already (reading verifies the whole file; once is enough).
 void restore_checkpoint(TrainingRun& run, const std::string& path, const TrainProgress& progress) {
+  const std::string precision = precision_name(run.precision);
+  if (progress.precision != precision) {
+    spdlog::warn(
+        "{} was trained in {}, this run continues in {} (runtime.precision: {}): the "
+        "resume is not bit-exact",
+        path, progress.precision, precision, run.cfg.runtime.precision);
+  }
   run.progress = progress;
+  run.progress.precision = precision;
   load_checkpoint(path, run.parts(), /*restore_rng=*/true, run.device);
   run.step->set_learning_rate_scale(run.progress.lr_scale);
   run.loader->seek({run.progress.loader_epoch, run.progress.loader_batch});
@@ -283,6 +293,8 @@ void build_training(TrainingRun& run) {
   options.num_classes = run.shape.num_classes;
   options.drop_last = cfg.data.drop_last;
   options.device = run.device;
+  options.precision = run.precision;
+  run.progress.precision = precision_name(run.precision);
   run.step = std::make_unique<TrainingStep>(*run.g, *run.d, *run.objective, *run.augment,
                                             cfg.optim.g, cfg.optim.d, options);
   std::string phases;
@@ -290,7 +302,8 @@ void build_training(TrainingRun& run) {
     phases += (phases.empty() ? "" : ", ") + p.name +
               (p.interval > 1 ? " every " + std::to_string(p.interval) : std::string());
   }
-  spdlog::info("objective {}: phases {}", cfg.loss.type, phases);
+  spdlog::info("objective {}: phases {}; precision {}", cfg.loss.type, phases,
+               precision_name(run.precision));
 }
 
 // In-training evaluation of the checkpoint just written, on every rank (the hook shares the
@@ -406,6 +419,7 @@ class TickReporter {
     j["lr_g"] = run_.step->learning_rate_g();
     j["lr_d"] = run_.step->learning_rate_d();
     j["ema_beta"] = ema_beta;
+    j["precision"] = precision_name(run_.precision);
     j["sec_per_kimg"] = imgs > 0 ? secs / (imgs / 1000.0) : 0.0;
     j["img_per_s"] = secs > 0 ? imgs / secs : 0.0;
     j["data_wait_share"] = secs > 0 ? wait / secs : 0.0;
@@ -486,6 +500,8 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   run.device = apply_runtime(cfg.runtime, cfg.where("runtime.device"));
   const bool resuming = !options.resume_from.empty();
   join_process_group(run);
+  run.precision =
+      resolve_precision(cfg.runtime.precision, run.device, cfg.where("runtime.precision"));
   RunFolderScope folder(run, options);
   open_data(run);
   build_training(run);

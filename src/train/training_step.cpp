@@ -76,6 +76,7 @@ void TrainingStep::run_phase(const Phase& phase, const torch::Tensor& reals,
     in.z = slice(z, start, end);
     in.fake_labels = slice(fake_labels, start, end);
     in.rows = micro_rows;
+    AutocastScope autocast(options_.precision, options_.device);
     objective_.accumulate(phase, nets, in, 1.0 / double(options_.accumulate), stats);
   }
   const auto& params = phase.discriminator ? d_params_ : g_params_;

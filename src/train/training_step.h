@@ -12,6 +12,7 @@
 
 #include "data/loader.h"
 #include "models/networks.h"
+#include "src/core/precision.h"
 #include "src/train/augment.h"
 #include "src/train/objective.h"
 
@@ -30,6 +31,7 @@ struct TrainingStepOptions {
   int num_classes = 0;    // > 0: conditional (fake labels drawn uniformly)
   bool drop_last = true;  // false: a short last batch counts the reals it held
   c10::Device device{c10::kCPU};
+  Precision precision = Precision::fp32;  // bf16: each phase's forward/backward under autocast
 };
 
 // Collectives of a data-parallel run; empty functions in one process.
