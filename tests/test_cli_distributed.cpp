@@ -14,6 +14,7 @@
 #include "src/core/config.h"
 #include "src/train/checkpoint.h"
 #include "src/train/distributed.h"
+#include "test_skip.h"
 
 namespace fs = std::filesystem;
 
@@ -92,8 +93,7 @@ std::vector<nlohmann::json> jsonl_rows(const std::string& path) {
 
 TEST_CASE("two ranks with B/2 each match one rank with B", "[cli][distributed]") {
   if (!gan::distributed_available()) {
-    WARN("LibTorch without c10d: skipped");
-    return;
+    GAN_SKIP("LibTorch without c10d");
   }
   const fs::path out = fs::temp_directory_path() / ("gan_ddp_" + std::to_string(::getpid()));
   fs::remove_all(out);
@@ -117,8 +117,7 @@ TEST_CASE("two ranks with B/2 each match one rank with B", "[cli][distributed]")
 TEST_CASE("two ranks with DiffAugment and GP match one rank with the whole batch",
           "[cli][distributed]") {
   if (!gan::distributed_available()) {
-    WARN("LibTorch without c10d: skipped");
-    return;
+    GAN_SKIP("LibTorch without c10d");
   }
   // The augmentation parameters and GP weights are drawn for the global batch and shared out
   // like the latents; drawn per rank, the ranks would repeat each other's and this would fail.
@@ -128,8 +127,8 @@ TEST_CASE("two ranks with DiffAugment and GP match one rank with the whole batch
     const fs::path out = fs::temp_directory_path() / ("gan_ddp_aug_" + std::to_string(::getpid()));
     fs::remove_all(out);
     const auto [one, two] = train_one_and_two(
-        out, {"augment.type=diffaugment", "augment.policy=[color, translation, cutout]", "loss.type=wgan",
-              "loss.gp.lambda=10", "loss.gp.interval=1", accumulate});
+        out, {"augment.type=diffaugment", "augment.policy=[color, translation, cutout]",
+              "loss.type=wgan", "loss.gp.lambda=10", "loss.gp.interval=1", accumulate});
     CHECK(compare_params(one, two) < 1e-4);
     fs::remove_all(out);
   }
@@ -138,8 +137,7 @@ TEST_CASE("two ranks with DiffAugment and GP match one rank with the whole batch
 TEST_CASE("in-training metrics of 2 ranks equal gan evaluate of the checkpoint in 1 process",
           "[cli][distributed][metrics]") {
   if (!gan::distributed_available()) {
-    WARN("LibTorch without c10d: skipped");
-    return;
+    GAN_SKIP("LibTorch without c10d");
   }
   const fs::path out = fs::temp_directory_path() / ("gan_ddp_eval_" + std::to_string(::getpid()));
   fs::remove_all(out);

@@ -6,6 +6,7 @@
 #include "data/datasets.h"
 #include "src/core/errors.h"
 #include "test_data_util.h"
+#include "test_skip.h"
 
 using namespace gan;
 using gan_test::TempDir;
@@ -152,8 +153,7 @@ TEST_CASE("mnist_idx names the file on bad input", "[data][mnist]") {
 TEST_CASE("mnist_idx reads the installed Fashion-MNIST", "[data][mnist][fashion]") {
   const std::string dir = "/usr/share/datasets/fashion-mnist";
   if (!gan_test::fs::exists(dir + "/t10k-images-idx3-ubyte.gz")) {
-    WARN("Fashion-MNIST not installed; skipped");
-    return;
+    GAN_SKIP("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
   }
   auto ds = make_dataset(idx_config(dir, "test"));
   REQUIRE(ds->size() == 10000);

@@ -15,6 +15,7 @@
 #include "src/metrics/detector.h"
 #include "src/metrics/inception_native.h"
 #include "src/metrics/inception_onednn.h"
+#include "test_skip.h"
 
 namespace fs = std::filesystem;
 
@@ -77,8 +78,7 @@ TEST_CASE("inception_native matches the PyTorch reference within 1e-4", "[metric
   if (!fs::exists(dir / "features.npy")) {
     if (!fs::exists("/usr/bin/python3") ||
         std::system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") != 0) {
-      WARN("SKIPPED: /usr/bin/python3 with torch is not available");
-      return;
+      GAN_SKIP("/usr/bin/python3 with torch is not available");
     }
     const std::string cmd = "/usr/bin/python3 " + script + " " + dir.string() + " >/dev/null";
     REQUIRE(std::system(cmd.c_str()) == 0);
@@ -204,8 +204,7 @@ TEST_CASE("detector throughput", "[.bench]") {
   const fs::path dir = fs::temp_directory_path() / "gan_fid_inception_ref";
   const fs::path w = dir / "weights.pt";
   if (!fs::exists(w)) {
-    WARN("SKIPPED: run the parity test first to create " << w);
-    return;
+    GAN_SKIP("run the parity test first to create " + w.string());
   }
   // Same threads as Python's default (all cores), as `gan evaluate` sets them.
   const char* env = std::getenv("GAN_BENCH_THREADS");

@@ -1,5 +1,5 @@
-// .npy / .npz reading and writing: round trips, NumPy-written files (stored and deflated,
-// Fortran order, bool/int dtypes) and statistics files in pytorch-fid's layout.
+// .npy / .npz reading and writing (src/core/npy.h): round trips, NumPy-written files (stored and
+// deflated, Fortran order, bool/int dtypes), errors naming the file.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -8,19 +8,18 @@
 
 #include "src/core/errors.h"
 #include "src/core/npy.h"
-#include "src/metrics/feature_stats.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 std::string tmp_path(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / "gan_metrics_npy_test";
+  fs::path dir = fs::temp_directory_path() / "gan_core_npy_test";
   fs::create_directories(dir);
   return (dir / name).string();
 }
 }  // namespace
 
-TEST_CASE("npy round trip keeps dtype, shape and values", "[metrics][npy]") {
+TEST_CASE("npy round trip keeps dtype, shape and values", "[core][npy]") {
   for (auto type : {torch::kFloat32, torch::kFloat64, torch::kInt64, torch::kUInt8}) {
     torch::Tensor t = (torch::rand({3, 5, 2}) * 200).to(type);
     const std::string p = tmp_path("rt.npy");
@@ -39,7 +38,7 @@ TEST_CASE("npy round trip keeps dtype, shape and values", "[metrics][npy]") {
   CHECK(gan::load_npy(tmp_path("s.npy")).item<double>() == 3.5);
 }
 
-TEST_CASE("npz round trip and NumPy-written archives", "[metrics][npy]") {
+TEST_CASE("npz round trip and NumPy-written archives", "[core][npy]") {
   const std::string p = tmp_path("rt.npz");
   torch::Tensor a = torch::randn({4, 4}, torch::kFloat64), b = torch::arange(10);
   gan::save_npz(p, {{"a", a}, {"b", b}});
@@ -64,23 +63,7 @@ TEST_CASE("npz round trip and NumPy-written archives", "[metrics][npy]") {
   CHECK(torch::equal(comp["fortran"], torch::arange(12, torch::kFloat32).reshape({3, 4})));
 }
 
-TEST_CASE("statistics npz: pytorch-fid layout round trip", "[metrics][npy]") {
-  torch::Tensor f = torch::randn({50, 6});
-  gan::FeatureStats s = gan::compute_stats(f);
-  const std::string p = tmp_path("stats.npz");
-  gan::save_stats_npz(p, s);
-  gan::FeatureStats back = gan::load_stats_npz(p);
-  CHECK(torch::equal(back.mu, s.mu));
-  CHECK(torch::equal(back.sigma, s.sigma));
-  CHECK(back.count == 50);
-  // mu/sigma written by NumPy are read too (no count array).
-  gan::FeatureStats np_stats =
-      gan::load_stats_npz(std::string(GAN_TEST_DATA_DIR) + "/metrics_reference_compressed.npz");
-  CHECK(np_stats.mu.size(0) == 16);
-  CHECK(np_stats.count == 0);
-}
-
-TEST_CASE("npy errors name the file", "[metrics][npy]") {
+TEST_CASE("npy errors name the file", "[core][npy]") {
   const std::string p = tmp_path("bad.npy");
   { std::ofstream(p) << "not numpy"; }
   CHECK_THROWS_AS(gan::load_npy(p), gan::DataError);
