@@ -12,8 +12,8 @@
 #include "cli_helpers.h"
 #include "models/networks.h"
 #include "src/core/config.h"
+#include "src/core/process_group.h"
 #include "src/train/checkpoint.h"
-#include "src/train/distributed.h"
 #include "test_skip.h"
 
 namespace fs = std::filesystem;

@@ -14,7 +14,7 @@
 #include "src/core/errors.h"
 #include "src/core/files.h"
 #include "src/train/checkpoint.h"
-#include "src/train/snapshot.h"
+#include "src/train/generator_checkpoint.h"
 #include "src/train/trainer.h"
 #include "train_test_util.h"
 
@@ -163,8 +163,8 @@ TEST_CASE("in-training evaluation sees the checkpointed G_ema and leaves the RNG
     CHECK(fs::path(req.checkpoint).parent_path().parent_path() == fs::path(req.run_dir));
     gan::LoadedGenerator stored = gan::load_generator(req.checkpoint, true, torch::kCPU);
     CHECK(stored.step == req.step);
-    CHECK(torch::equal(gan::generate_samples(*req.generator, 0, 0, 4, torch::kCPU),
-                       gan::generate_samples(stored, 0, 0, 4, torch::kCPU)));
+    CHECK(torch::equal(gan::generate_samples(req.generator->handle(), 0, 0, 4, torch::kCPU),
+                       gan::generate_samples(stored.handle(), 0, 0, 4, torch::kCPU)));
     append_metric_row(req, "fid");
     return std::map<std::string, double>{{"fid", torch::randn({1000}).abs().sum().item<double>()}};
   });

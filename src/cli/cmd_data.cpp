@@ -11,12 +11,12 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/datasets.h"
+#include "data/image_grid.h"
 #include "data/loader.h"
 #include "data/transforms.h"
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
 #include "src/core/errors.h"
-#include "src/train/image_grid.h"
 
 namespace gan::cli {
 

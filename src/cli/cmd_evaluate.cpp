@@ -7,6 +7,7 @@
 #include <iostream>
 #include <optional>
 
+#include "models/sampling.h"
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
 #include "src/core/errors.h"
@@ -17,7 +18,7 @@
 #include "src/metrics/evaluate.h"
 #include "src/metrics/metric_log.h"
 #include "src/train/checkpoint.h"
-#include "src/train/snapshot.h"
+#include "src/train/generator_checkpoint.h"
 
 namespace gan::cli {
 
@@ -48,15 +49,15 @@ struct Sampler {
   LoadedGenerator loaded;
   int64_t seed = 0;
   torch::Device device = torch::kCPU;
-  bool conditional() const { return sample_classes(loaded, 0, 1).defined(); }
+  bool conditional() const { return sample_classes(loaded.handle(), 0, 1).defined(); }
   torch::Tensor labels(int64_t start, int64_t count) const {
-    return sample_classes(loaded, start, count);
+    return sample_classes(loaded.handle(), start, count);
   }
 };
 
 ImageSource sampler_source(const Sampler& s) {
   return [s](int64_t start, int64_t count) {
-    return generate_samples(s.loaded, s.seed, start, count, s.device);
+    return generate_samples(s.loaded.handle(), s.seed, start, count, s.device);
   };
 }
 

@@ -13,14 +13,15 @@
 #include <optional>
 #include <regex>
 
+#include "data/image_grid.h"
+#include "models/sampling.h"
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
 #include "src/core/errors.h"
 #include "src/core/npy_writer.h"
 #include "src/core/runtime.h"
 #include "src/train/checkpoint.h"
-#include "src/train/image_grid.h"
-#include "src/train/snapshot.h"
+#include "src/train/generator_checkpoint.h"
 
 namespace gan::cli {
 namespace fs = std::filesystem;

@@ -7,10 +7,11 @@
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
 #include "src/core/errors.h"
+#include "src/core/process_group.h"
 #include "src/core/stop_signal.h"
 #include "src/train/checkpoint.h"
 #include "src/train/component_catalog.h"
-#include "src/train/distributed.h"
+#include "src/train/launcher.h"
 #include "src/train/trainer.h"
 
 namespace gan::cli {

@@ -13,13 +13,14 @@
 #include <stdexcept>
 #include <utility>
 
+#include "models/sampling.h"
 #include "src/cli/common.h"
+#include "src/core/process_group.h"
 #include "src/core/runtime.h"
 #include "src/metrics/detector.h"
 #include "src/metrics/evaluate.h"
 #include "src/metrics/metric_log.h"
-#include "src/train/distributed.h"
-#include "src/train/snapshot.h"
+#include "src/train/generator_checkpoint.h"
 #include "src/train/trainer.h"
 
 namespace gan::cli {
@@ -151,12 +152,12 @@ void install_train_eval_hook(const Config& cfg) {
     const c10::Device g_device = generator.g->parameters().front().device();
     const int64_t n = cfg.metrics.num_fake;
     ImageSource fake = [&generator, g_device](int64_t start, int64_t count) {
-      return generate_samples(generator, /*seed=*/0, start, count, g_device);
+      return generate_samples(generator.handle(), /*seed=*/0, start, count, g_device);
     };
     LabelSource fake_labels = nullptr;
-    if (sample_classes(generator, 0, 1).defined()) {
+    if (sample_classes(generator.handle(), 0, 1).defined()) {
       fake_labels = [&generator](int64_t start, int64_t count) {
-        return sample_classes(generator, start, count);
+        return sample_classes(generator.handle(), start, count);
       };
     }
     ExtractOptions opt;

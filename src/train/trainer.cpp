@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "data/datasets.h"
+#include "data/image_grid.h"
 #include "data/loader.h"
 #include "data/transforms.h"
 #include "models/networks.h"
@@ -24,19 +25,18 @@
 #include "src/core/files.h"
 #include "src/core/logging.h"
 #include "src/core/precision.h"
+#include "src/core/process_group.h"
 #include "src/core/runtime.h"
 #include "src/core/stop_signal.h"
 #include "src/train/augment.h"
 #include "src/train/checkpoint.h"
-#include "src/train/distributed.h"
 #include "src/train/ema.h"
-#include "src/train/image_grid.h"
+#include "src/train/generator_checkpoint.h"
 #include "src/train/objective.h"
 #include "src/train/pending_evaluation.h"
 #include "src/train/resume_cleanup.h"
 #include "src/train/run_folder.h"
 #include "src/train/run_lock.h"
-#include "src/train/snapshot.h"
 #include "src/train/training_step.h"
 
 namespace gan {

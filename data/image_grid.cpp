@@ -1,4 +1,4 @@
-#include "src/train/image_grid.h"
+#include "data/image_grid.h"
 
 #include <torch/torch.h>
 #include <opencv2/imgcodecs.hpp>

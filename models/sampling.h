@@ -1,26 +1,26 @@
-// Rebuilding a generator from a checkpoint alone (its stored config and class count), for
-// `gan generate` and `gan evaluate`.
+// Seed-exact sampling from a generator: the latent and class of each sample depend only on its
+// seed and index, never on the batch it is drawn in, so `gan generate`, `gan evaluate` and the
+// training-time metrics draw the same images. Works on any generator in memory (a checkpoint's,
+// or the trainer's G_ema).
 #pragma once
 
+#include <torch/types.h>
+
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "models/networks.h"
-#include "src/core/config.h"
 
 namespace gan {
 
-struct LoadedGenerator {
-  Config cfg;  // the config stored in the checkpoint
+// A generator ready to sample from: the network (in eval mode; sampling does not switch it) and
+// what sampling needs to know about it.
+struct GeneratorHandle {
+  std::shared_ptr<GeneratorImpl> g;
   NetworkShape shape;
-  std::shared_ptr<GeneratorImpl> g;  // in eval mode, gradients off
-  int64_t step = 0;
-  double kimg = 0.0;
+  bool conditional = false;  // model.conditional: samples get classes when shape.num_classes > 0
 };
-
-// Loads G_ema (or G when `use_ema` is false) onto `device`. Throws naming the file when it is
-// missing, corrupt or does not match the networks its config describes.
-LoadedGenerator load_generator(const std::string& checkpoint, bool use_ema, c10::Device device);
 
 // The latent (and class) for one seed, independent of batch composition: z ~ N(0, I) from a
 // generator seeded with `seed`; with truncation > 0, entries with |z| > truncation are redrawn
@@ -30,12 +30,12 @@ torch::Tensor latent_for_seed(int64_t seed, int z_dim, double truncation = 0.0,
 
 // The requested classes of samples [start, start + count): sample i gets class i mod C for a
 // conditional model; undefined for an unconditional one.
-torch::Tensor sample_classes(const LoadedGenerator& loaded, int64_t start, int64_t count);
+torch::Tensor sample_classes(const GeneratorHandle& generator, int64_t start, int64_t count);
 
 // G's images (CPU, [-1, 1]) of samples [start, start + count): sample i uses
 // latent_for_seed(seed + i) and sample_classes. Shared by `gan evaluate` and the training-time
 // metric hook so both score the same images.
-torch::Tensor generate_samples(const LoadedGenerator& loaded, int64_t seed, int64_t start,
+torch::Tensor generate_samples(const GeneratorHandle& generator, int64_t seed, int64_t start,
                                int64_t count, c10::Device device);
 
 }  // namespace gan

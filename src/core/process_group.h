@@ -1,7 +1,10 @@
-// Distributed data-parallel glue on c10d: one process per device, a TCPStore rendezvous at
+// The c10d process group of a distributed run: one process per device, a TCPStore rendezvous at
 // MASTER_ADDR:MASTER_PORT, ProcessGroupGloo for CPU tensors (ProcessGroupNCCL for CUDA where the
-// LibTorch build has it). The c10d headers stay inside distributed.cpp: they need USE_C10D_GLOO,
-// which only that file is compiled with, and the rest of the project never sees them.
+// LibTorch build has it), and where this process sits in the job (DistEnv). It lives in core so
+// that every layer (the trainer, the metrics that gather features over ranks) can use it. The
+// c10d headers stay inside process_group.cpp: they need USE_C10D_GLOO, which only that file is
+// compiled with, and the rest of the project never sees them. Starting the ranks is the
+// launcher's job (src/train/launcher.h).
 #pragma once
 
 #include <chrono>
@@ -99,14 +102,8 @@ class ProcessGroup {
   std::unique_ptr<Impl> impl_;
 };
 
-// `gan train --nproc N`: starts argv[0] (with arguments argv[1..]) N times with RANK, WORLD_SIZE,
-// LOCAL_RANK, MASTER_ADDR=127.0.0.1 and MASTER_PORT (a free port) set, and waits. If a child
-// fails (non-zero exit or signal), the others get SIGTERM (SIGKILL after a grace period) and the
-// child's status is returned; 0 when all succeed. Pass "/proc/self/exe" as argv[0] to run the
-// current binary. Throws UsageError when nproc < 1 or argv is empty.
-int spawn_local_processes(int nproc, const std::vector<std::string>& argv_without_nproc);
-
-// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read, close).
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read, close): a
+// MASTER_PORT for a rendezvous on this machine (the launcher's, the tests').
 int find_free_port();
 
 }  // namespace gan
