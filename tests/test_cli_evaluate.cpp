@@ -32,6 +32,7 @@ TEST_CASE("train a classifier detector, then evaluate a run with it", "[cli][eva
   INFO(ev.err);
   REQUIRE(ev.code == 0);
   CHECK_THAT(ev.out, Catch::Contains("fid"));
+  CHECK_THAT(ev.out, Catch::Contains("headline of fid, lower is better"));
   nlohmann::json j = nlohmann::json::parse(test_cli::slurp(json));
   // Either one result or one per checkpoint of the run.
   const nlohmann::json& r = j.is_array() ? j.back() : j;
@@ -53,7 +54,7 @@ TEST_CASE("train a classifier detector, then evaluate a run with it", "[cli][eva
                  "--set",
                  "train.steps=4",
                  "--set",
-                 "metrics.names=[fid, kid]",
+                 "metrics.names=[fid, kid, prdc]",
                  "--set",
                  "metrics.every_kimg=0.032",
                  "--set",
@@ -65,14 +66,18 @@ TEST_CASE("train a classifier detector, then evaluate a run with it", "[cli][eva
                  "--set",
                  "metrics.num_real=128",
                  "--set",
-                 "metrics.best=fid"});
+                 "metrics.best=prdc"});
   INFO(tm.err);
   REQUIRE(tm.code == 0);
   const fs::path run2 = out / "runs" / "00001-synthetic_shapes_tiny";
   const std::string history = test_cli::slurp((run2 / "metric-fid.jsonl").string());
   CHECK(std::count(history.begin(), history.end(), '\n') == 2);  // at 64 and 128 images
   CHECK(fs::exists(run2 / "metric-kid.jsonl"));
+  // metrics.best: prdc is tracked by its headline value (coverage).
+  CHECK(fs::exists(run2 / "metric-prdc.jsonl"));
   CHECK(fs::exists(run2 / "checkpoints" / "best.pt"));
+  CHECK_THAT(test_cli::slurp((run2 / "log.txt").string()),
+             Catch::Contains("new best prdc (coverage) = "));
   // gan evaluate of that run finds the real statistics its training metrics cached, beside the
   // run folder (<outdir>/.cache/stats), without being told where.
   auto again = run({"evaluate", "--checkpoint", (run2 / "checkpoints" / "best.pt").string(),
@@ -86,5 +91,11 @@ TEST_CASE("train a classifier detector, then evaluate a run with it", "[cli][eva
   auto bad = run({"evaluate", "--checkpoint", run_dir.string(), "--metrics", "fid,fidd"});
   CHECK(bad.code == 2);
   CHECK_THAT(bad.err, Catch::Contains("fidd"));
+  // metrics.best outside metrics.names stops `gan train` before it starts, listing the choices.
+  auto bad_best = run({"train", "--config", cfg, "--outdir", (out / "runs").string(), "--set",
+                       "metrics.names=[fid, kid]", "--set", "metrics.best=prdc"});
+  CHECK(bad_best.code == 2);
+  CHECK_THAT(bad_best.err,
+             Catch::Contains("metrics.best 'prdc' must be one of metrics.names (fid, kid)"));
   fs::remove_all(out);
 }

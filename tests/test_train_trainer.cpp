@@ -13,6 +13,7 @@
 #include "src/core/config.h"
 #include "src/core/errors.h"
 #include "src/core/files.h"
+#include "src/metrics/metric_registry.h"
 #include "src/train/checkpoint.h"
 #include "src/train/generator_checkpoint.h"
 #include "src/train/trainer.h"
@@ -191,6 +192,39 @@ TEST_CASE("in-training evaluation sees the checkpointed G_ema and leaves the RNG
     INFO(name);
     CHECK(torch::equal(t, b[name]));
   }
+  fs::remove_all(out);
+}
+
+TEST_CASE("metrics.best: prdc keeps best.pt by its headline, coverage, higher is better",
+          "[trainer][metrics]") {
+  // The values a real prdc evaluation returns (its spec's outputs). Tracking precision, or
+  // coverage the wrong way round, would keep step 2; the highest coverage is at step 4.
+  // metrics.best: prdc once found no "prdc" value and never wrote best.pt.
+  const std::vector<std::string> outputs = gan::metric_spec("prdc").outputs;
+  REQUIRE(outputs == std::vector<std::string>{"precision", "recall", "density", "coverage"});
+  // step -> (precision, coverage)
+  const std::map<int64_t, std::pair<double, double>> by_step = {
+      {2, {0.95, 0.30}}, {4, {0.10, 0.90}}, {6, {0.20, 0.50}}, {8, {0.30, 0.70}}};
+  gan::set_train_eval_hook([&](const gan::TrainEvalRequest& req) {
+    append_metric_row(req, "prdc");
+    const auto [precision, coverage] = by_step.at(req.step);
+    return std::map<std::string, double>{
+        {"precision", precision}, {"recall", 0.5}, {"density", 1.0}, {"coverage", coverage}};
+  });
+  struct Reset {
+    ~Reset() { gan::set_train_eval_hook(nullptr); }
+  } reset;
+  const auto out = fresh_dir("best_prdc");
+  const gan::TrainResult r = gan::train(tiny({"train.steps=8", "metrics.names=[prdc]",
+                                              "metrics.every_kimg=0.032", "metrics.best=prdc"}),
+                                        run_options(out));
+  const fs::path best = fs::path(r.run_dir) / "checkpoints" / "best.pt";
+  REQUIRE(fs::exists(best));
+  CHECK(gan::read_checkpoint_info(best.string()).progress.step == 4);
+  // The final checkpoint was written before its own evaluation: the best of steps 2 to 6.
+  const gan::TrainProgress last = gan::read_checkpoint_info(r.last_checkpoint).progress;
+  CHECK(last.has_best);
+  CHECK(last.best_value == 0.90);
   fs::remove_all(out);
 }
 

@@ -16,7 +16,9 @@
 #include "src/core/runtime.h"
 #include "src/metrics/detector.h"
 #include "src/metrics/evaluate.h"
+#include "src/metrics/image_sources.h"
 #include "src/metrics/metric_log.h"
+#include "src/metrics/stats_cache.h"
 #include "src/train/checkpoint.h"
 #include "src/train/generator_checkpoint.h"
 

@@ -20,6 +20,7 @@
 #include "src/metrics/detector.h"
 #include "src/metrics/evaluate.h"
 #include "src/metrics/metric_log.h"
+#include "src/metrics/stats_cache.h"
 #include "src/train/generator_checkpoint.h"
 #include "src/train/trainer.h"
 
@@ -177,13 +178,8 @@ void install_train_eval_hook(const Config& cfg) {
     for (const auto& [k, v] : result.values) line += k + " " + std::to_string(v) + "  ";
     spdlog::info("metrics at {:.2f} kimg ({}): {}", req.kimg, det.name(), line);
     if (pg) spdlog::info("metrics: {} fakes embedded by {}", n, describe_shares(shares));
-    std::map<std::string, double> out = result.values;
-    // The trainer tracks "best" by metric name; map each metric to its headline value.
-    if (result.values.count("kid_mean")) out["kid"] = result.values.at("kid_mean");
-    if (result.values.count("is_mean")) out["is"] = result.values.at("is_mean");
-    if (result.values.count("precision")) out["pr"] = result.values.at("precision");
-    if (result.values.count("coverage")) out["dc"] = result.values.at("coverage");
-    return out;
+    // The trainer finds metrics.best's headline among these (metric_registry.h).
+    return result.values;
   });
 }
 

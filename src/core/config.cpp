@@ -400,7 +400,7 @@ const Table& key_table() {
     // metrics
     t.add_list("metrics.names", REF(metrics.names),
                "Metrics computed during training and by default in evaluate: fid, kid, is, pr, "
-               "dc, class_acc.");
+               "dc, prdc, class_acc.");
     t.add_float("metrics.every_kimg", REF(metrics.every_kimg),
                 "Evaluate every this many kimg during training (0 = only at the end).",
                 in_range(0, 1e9));
@@ -420,7 +420,8 @@ const Table& key_table() {
     t.add_int("metrics.num_real", REF(metrics.num_real), "Real images used (0 = all).",
               in_range(0, 1e8));
     t.add_string("metrics.best", REF(metrics.best),
-                 "Metric whose best value keeps a checkpoint (empty = none).");
+                 "One of metrics.names whose best headline value (docs/evaluation.md) keeps "
+                 "checkpoints/best.pt (empty = none).");
     return t;
   }();
   return table;
@@ -1067,8 +1068,12 @@ void validate(const Config& cfg) {
   }
   if (!cfg.metrics.best.empty() && std::find(cfg.metrics.names.begin(), cfg.metrics.names.end(),
                                              cfg.metrics.best) == cfg.metrics.names.end()) {
+    // Only membership here (core cannot see the metric registry); validate_components checks
+    // the name against the metric specs (check_best_metric).
+    const std::string choices =
+        cfg.metrics.names.empty() ? "none: metrics.names is empty" : join(cfg.metrics.names);
     throw ConfigError(cfg.where("metrics.best") + "metrics.best '" + cfg.metrics.best +
-                      "' must be one of metrics.names");
+                      "' must be one of metrics.names (" + choices + ")");
   }
 }
 

@@ -13,28 +13,13 @@
 
 namespace gan {
 
-namespace {
-
-// Value keys each metric writes into EvalResult::values.
-std::vector<std::string> keys_of(const std::string& metric) {
-  if (metric == "fid") return {"fid"};
-  if (metric == "kid") return {"kid_mean", "kid_std"};
-  if (metric == "is") return {"is_mean", "is_std"};
-  if (metric == "pr") return {"precision", "recall"};
-  if (metric == "dc") return {"density", "coverage"};
-  if (metric == "prdc") return {"precision", "recall", "density", "coverage"};
-  return {metric};
-}
-
-}  // namespace
-
 void append_metric_jsonl(const std::string& run_dir, const std::vector<std::string>& metrics,
                          const EvalResult& result, double kimg, int64_t step,
                          const std::string& snapshot) {
   for (const auto& m : metrics) {
     nlohmann::json row = {{"metric", m}, {"kimg", kimg}, {"step", step}, {"snapshot", snapshot}};
     nlohmann::json values = nlohmann::json::object();
-    for (const auto& k : keys_of(m))
+    for (const auto& k : metric_spec(m).outputs)
       if (result.values.count(k)) values[k] = result.values.at(k);
     row["results"] = values;
     row["protocol"] = result.protocol.to_json();

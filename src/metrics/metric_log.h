@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "src/metrics/evaluate.h"
+#include "src/metrics/metric_registry.h"
 
 namespace gan {
 

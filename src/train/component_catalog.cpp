@@ -7,7 +7,7 @@
 #include "models/summary.h"
 #include "src/core/errors.h"
 #include "src/metrics/detector.h"
-#include "src/metrics/evaluate.h"
+#include "src/metrics/metric_registry.h"
 #include "src/train/augment.h"
 #include "src/train/objective.h"
 #include "src/train/optimizer.h"
@@ -40,6 +40,7 @@ void validate_components(const Config& cfg) {
   for (const auto& m : cfg.metrics.names) {
     check_name(cfg, "metrics.names", "metric", m, metric_registry().names());
   }
+  check_best_metric(cfg.metrics.best, cfg.metrics.names, cfg.where("metrics.best"));
   try {
     make_objective(cfg.loss);
   } catch (const ConfigError& e) {

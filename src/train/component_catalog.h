@@ -13,7 +13,8 @@ namespace gan {
 void register_all_components();
 
 // The checks a config needs beyond its keys, before any work starts (so `gan config` catches
-// them): the names of detectors and metrics, and the objective's combinations of keys.
+// them): the names of detectors and metrics (metrics.best among them), and the objective's
+// combinations of keys.
 // Throws ConfigError naming the key.
 void validate_components(const Config& cfg);
 

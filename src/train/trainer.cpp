@@ -28,6 +28,7 @@
 #include "src/core/process_group.h"
 #include "src/core/runtime.h"
 #include "src/core/stop_signal.h"
+#include "src/metrics/metric_registry.h"
 #include "src/train/augment.h"
 #include "src/train/checkpoint.h"
 #include "src/train/ema.h"
@@ -346,26 +347,29 @@ void evaluate_checkpoint(TrainingRun& run, const std::string& checkpoint) {
     gen.set_state(rng_state);
   }
   if (cfg.metrics.best.empty()) return;
-  const bool mine = run.leader && values.count(cfg.metrics.best) > 0;
-  bool have = mine;
-  double v = mine ? values[cfg.metrics.best] : 0.0;
+  // metrics.best is tracked by its headline value (kid: kid_mean, prdc: coverage, ...) in the
+  // spec's direction.
+  const MetricSpec& best = metric_spec(cfg.metrics.best);
+  const std::optional<double> headline =
+      run.leader ? headline_value(cfg.metrics.best, values) : std::nullopt;
+  if (run.leader && !headline) {
+    spdlog::warn("metrics.best {}: the evaluation reported no '{}'; best.pt is not updated",
+                 cfg.metrics.best, best.headline);
+  }
+  bool have = headline.has_value();
+  double v = headline.value_or(0.0);
   if (run.pg) {
     // Rank 0's value, on every rank, so their progress (has_best, best_value) stays identical.
-    have = run.pg->allreduce_sum(mine ? 1.0 : 0.0) > 0;
+    have = run.pg->allreduce_sum(have ? 1.0 : 0.0) > 0;
     v = run.pg->allreduce_sum(v);
   }
   if (!have) return;
-  // Every supported "best" metric is lower-is-better except IS, precision, recall,
-  // density, coverage and class accuracy.
-  const bool higher = cfg.metrics.best == "is" || cfg.metrics.best == "pr" ||
-                      cfg.metrics.best == "dc" || cfg.metrics.best == "class_acc";
-  if (!run.progress.has_best ||
-      (higher ? v > run.progress.best_value : v < run.progress.best_value)) {
+  if (!run.progress.has_best || best.better(v, run.progress.best_value)) {
     run.progress.has_best = true;
     run.progress.best_value = v;
     if (run.leader) {
       copy_file_atomic(checkpoint, (fs::path(run.dir) / "checkpoints" / "best.pt").string());
-      spdlog::info("new best {} = {:.4f}", cfg.metrics.best, v);
+      spdlog::info("new best {} ({}) = {:.4f}", cfg.metrics.best, best.headline, v);
     }
   }
 }

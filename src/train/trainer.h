@@ -53,11 +53,13 @@ struct TrainEvalRequest {
   std::function<bool()> should_stop;
 };
 
-// Hook for in-training evaluation: returns metric name -> value on rank 0 (other ranks may
-// return an empty map; the trainer shares rank 0's values with them). Set by the CLI when
-// metrics are configured, so the trainer does not depend on the metrics library's detectors.
-// Rank 0's hook appends one row per metric name to <run_dir>/metric-<name>.jsonl (kimg = the
-// request's); a resume whose checkpoint lacks its row evaluates it again (pending_evaluation.h).
+// Hook for in-training evaluation: returns the evaluation's values on rank 0 (EvalResult::values:
+// fid, kid_mean, precision, ...; the trainer tracks metrics.best by its spec's headline value
+// among them); other ranks may return an empty map (the trainer shares rank 0's values with
+// them). Set by the CLI when metrics are configured, so the trainer does not depend on the
+// metrics library's detectors. Rank 0's hook appends one row per metric name to
+// <run_dir>/metric-<name>.jsonl (kimg = the request's); a resume whose checkpoint lacks its row
+// evaluates it again (pending_evaluation.h).
 using TrainEvalHook = std::function<std::map<std::string, double>(const TrainEvalRequest&)>;
 void set_train_eval_hook(TrainEvalHook hook);
 
