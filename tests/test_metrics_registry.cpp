@@ -9,6 +9,8 @@
 #include <optional>
 #include <set>
 
+#include "models/mlp.h"
+#include "models/sampling.h"
 #include "src/core/config.h"
 #include "src/core/errors.h"
 #include "src/core/npy.h"
@@ -38,6 +40,38 @@ Sets random_sets() {
   s.protocol.kid_subset_size = 10;
   s.protocol.is_splits = 2;
   return s;
+}
+
+// A tiny generator to hand to metrics of the generator itself.
+gan::GeneratorHandle tiny_generator() {
+  torch::manual_seed(5);
+  gan::GeneratorHandle h;
+  h.shape = {8, 1, 0};
+  h.g = gan::MlpGenerator(gan::MlpGeneratorOptions(8, 1).z_dim(4).width(16).depth(1)).ptr();
+  h.g->eval();
+  return h;
+}
+
+// A metric of the generator itself, as perceptual path length would be: the mean pixel of its
+// first samples. Registered once per process, sorted after the real metrics' names.
+void register_generator_metric() {
+  static const bool once = [] {
+    gan::MetricSpec spec;
+    spec.doc = "test: mean pixel of the generator's first 4 samples";
+    spec.outputs = {"mean_pixel"};
+    spec.headline = "mean_pixel";
+    spec.direction = gan::Direction::lower_is_better;
+    spec.needs_real = false;
+    spec.needs_features = false;
+    spec.compute_with_generator = [](const gan::GeneratorHandle& g, gan::FeatureSet&,
+                                     gan::FeatureSet&, gan::EvalProtocol&,
+                                     std::map<std::string, double>& out) {
+      out["mean_pixel"] = gan::generate_samples(g, 0, 0, 4, torch::kCPU).mean().item<double>();
+    };
+    gan::register_metric("zz_generator_mean", std::move(spec));
+    return true;
+  }();
+  (void)once;
 }
 
 std::string error_of(const std::function<void()>& f) {
@@ -73,7 +107,8 @@ TEST_CASE("every metric has a headline its compute produces, and a direction",
     REQUIRE_FALSE(spec.headline.empty());
     CHECK(spec.direction != gan::Direction::unset);
     Sets s = random_sets();
-    const gan::EvalResult r = gan::compute_metrics({name}, s.real, s.fake, s.protocol);
+    const gan::GeneratorHandle generator = tiny_generator();
+    const gan::EvalResult r = gan::compute_metrics({name}, s.real, s.fake, s.protocol, &generator);
     // compute writes exactly the outputs it declares (the metric history stores those).
     std::set<std::string> keys;
     for (const auto& kv : r.values) keys.insert(kv.first);
@@ -199,4 +234,23 @@ TEST_CASE("a metric with a non-finite value is an error naming it", "[metrics][r
   protocol.kid_subset_size = 10;
   CHECK_THROWS_WITH(gan::compute_metrics({"kid"}, real, fake, protocol),
                     Catch::Contains("kid: 'kid_mean' is not finite"));
+}
+
+TEST_CASE("a metric of the generator itself receives the generator", "[metrics][registry]") {
+  register_generator_metric();
+  Sets s = random_sets();
+  const gan::GeneratorHandle generator = tiny_generator();
+  const gan::EvalResult r =
+      gan::compute_metrics({"fid", "zz_generator_mean"}, s.real, s.fake, s.protocol, &generator);
+  const double expected =
+      gan::generate_samples(generator, 0, 0, 4, torch::kCPU).mean().item<double>();
+  CHECK(r.values.at("mean_pixel") == expected);
+  CHECK(r.values.count("fid") == 1);
+  // A set of images alone cannot serve it.
+  CHECK_THROWS_WITH(gan::compute_metrics({"zz_generator_mean"}, s.real, s.fake, s.protocol),
+                    Catch::Contains("zz_generator_mean measures the generator itself"));
+  // Exactly one of compute and compute_with_generator.
+  gan::MetricSpec both = gan::metric_spec("zz_generator_mean");
+  both.compute = gan::metric_spec("fid").compute;
+  CHECK_THROWS_AS(gan::register_metric("zz_both", both), std::logic_error);
 }

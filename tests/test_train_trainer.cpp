@@ -157,21 +157,20 @@ TEST_CASE("in-training evaluation sees the checkpointed G_ema and leaves the RNG
   // A hook that draws from the global RNG (as building a network does) and checks that the
   // generator it is handed is the G_ema of the checkpoint just written.
   int calls = 0;
-  gan::set_train_eval_hook([&calls](const gan::TrainEvalRequest& req) {
+  auto evaluator = std::make_shared<train_test::FunctionEvaluator>([&calls](
+                                                                       const gan::TrainEvalRequest&
+                                                                           req) {
     ++calls;
-    REQUIRE(req.generator != nullptr);
+    REQUIRE(req.generator.g != nullptr);
     CHECK(req.pg == nullptr);
     CHECK(fs::path(req.checkpoint).parent_path().parent_path() == fs::path(req.run_dir));
     gan::LoadedGenerator stored = gan::load_generator(req.checkpoint, true, torch::kCPU);
     CHECK(stored.step == req.step);
-    CHECK(torch::equal(gan::generate_samples(req.generator->handle(), 0, 0, 4, torch::kCPU),
+    CHECK(torch::equal(gan::generate_samples(req.generator, 0, 0, 4, torch::kCPU),
                        gan::generate_samples(stored.handle(), 0, 0, 4, torch::kCPU)));
     append_metric_row(req, "fid");
     return std::map<std::string, double>{{"fid", torch::randn({1000}).abs().sum().item<double>()}};
   });
-  struct Reset {
-    ~Reset() { gan::set_train_eval_hook(nullptr); }
-  } reset;
   const auto out = fresh_dir("eval_resume");
   const std::vector<std::string> metrics = {"metrics.names=[fid]", "metrics.every_kimg=0.032",
                                             "metrics.best=fid"};
@@ -179,10 +178,10 @@ TEST_CASE("in-training evaluation sees the checkpointed G_ema and leaves the RNG
     o.insert(o.end(), metrics.begin(), metrics.end());
     return o;
   };
-  gan::TrainResult full = gan::train(tiny(with({"train.steps=8"})), run_options(out));
+  gan::TrainResult full = gan::train(tiny(with({"train.steps=8"})), run_options(out, evaluator));
   CHECK(calls == 4);  // every 32 images = 2 steps
-  gan::TrainResult half = gan::train(tiny(with({"train.steps=4"})), run_options(out));
-  gan::TrainResult resumed = resume_to(half, 8, run_options(out));
+  gan::TrainResult half = gan::train(tiny(with({"train.steps=4"})), run_options(out, evaluator));
+  gan::TrainResult resumed = resume_to(half, 8, run_options(out, evaluator));
   CHECK(calls == 4 + 2 + 2);
   CHECK(fs::exists(fs::path(full.run_dir) / "checkpoints" / "best.pt"));
   auto a = checkpoint_tensors(full.last_checkpoint);
@@ -205,19 +204,17 @@ TEST_CASE("metrics.best: prdc keeps best.pt by its headline, coverage, higher is
   // step -> (precision, coverage)
   const std::map<int64_t, std::pair<double, double>> by_step = {
       {2, {0.95, 0.30}}, {4, {0.10, 0.90}}, {6, {0.20, 0.50}}, {8, {0.30, 0.70}}};
-  gan::set_train_eval_hook([&](const gan::TrainEvalRequest& req) {
-    append_metric_row(req, "prdc");
-    const auto [precision, coverage] = by_step.at(req.step);
-    return std::map<std::string, double>{
-        {"precision", precision}, {"recall", 0.5}, {"density", 1.0}, {"coverage", coverage}};
-  });
-  struct Reset {
-    ~Reset() { gan::set_train_eval_hook(nullptr); }
-  } reset;
+  auto evaluator =
+      std::make_shared<train_test::FunctionEvaluator>([&](const gan::TrainEvalRequest& req) {
+        append_metric_row(req, "prdc");
+        const auto [precision, coverage] = by_step.at(req.step);
+        return std::map<std::string, double>{
+            {"precision", precision}, {"recall", 0.5}, {"density", 1.0}, {"coverage", coverage}};
+      });
   const auto out = fresh_dir("best_prdc");
   const gan::TrainResult r = gan::train(tiny({"train.steps=8", "metrics.names=[prdc]",
                                               "metrics.every_kimg=0.032", "metrics.best=prdc"}),
-                                        run_options(out));
+                                        run_options(out, evaluator));
   const fs::path best = fs::path(r.run_dir) / "checkpoints" / "best.pt";
   REQUIRE(fs::exists(best));
   CHECK(gan::read_checkpoint_info(best.string()).progress.step == 4);
@@ -335,24 +332,22 @@ TEST_CASE("a signal during an evaluation abandons it; the resume redoes the miss
   // handler) and gives up as extract_features does; later calls evaluate and write their row.
   std::vector<int64_t> evaluated_steps;
   bool interrupt_next = true;
-  gan::set_train_eval_hook([&](const gan::TrainEvalRequest& req) {
-    evaluated_steps.push_back(req.step);
-    if (interrupt_next) {
-      interrupt_next = false;
-      REQUIRE(req.should_stop);
-      CHECK_FALSE(req.should_stop());
-      std::raise(SIGTERM);
-      CHECK(req.should_stop());
-      throw gan::Interrupted("test: evaluation stopped");
-    }
-    append_metric_row(req, "fid");
-    return std::map<std::string, double>{{"fid", 1.0}};
-  });
-  struct Reset {
-    ~Reset() { gan::set_train_eval_hook(nullptr); }
-  } reset;
+  auto evaluator =
+      std::make_shared<train_test::FunctionEvaluator>([&](const gan::TrainEvalRequest& req) {
+        evaluated_steps.push_back(req.step);
+        if (interrupt_next) {
+          interrupt_next = false;
+          REQUIRE(req.should_stop);
+          CHECK_FALSE(req.should_stop());
+          std::raise(SIGTERM);
+          CHECK(req.should_stop());
+          throw gan::Interrupted("test: evaluation stopped");
+        }
+        append_metric_row(req, "fid");
+        return std::map<std::string, double>{{"fid", 1.0}};
+      });
   const auto out = fresh_dir("eval_interrupt");
-  gan::TrainRunOptions options = run_options(out);
+  gan::TrainRunOptions options = run_options(out, evaluator);
   options.handle_signals = true;
   const gan::TrainResult stopped = gan::train(
       tiny({"train.steps=8", "metrics.names=[fid]", "metrics.every_kimg=0.032"}), options);
@@ -361,7 +356,7 @@ TEST_CASE("a signal during an evaluation abandons it; the resume redoes the miss
   CHECK(evaluated_steps == std::vector<int64_t>{2});
   CHECK_FALSE(fs::exists(fs::path(stopped.run_dir) / "metric-fid.jsonl"));
 
-  const gan::TrainResult resumed = resume_to(stopped, 8, run_options(out));
+  const gan::TrainResult resumed = resume_to(stopped, 8, run_options(out, evaluator));
   CHECK_FALSE(resumed.interrupted);
   // Step 2 first (its row was missing), then the due ones.
   CHECK(evaluated_steps == std::vector<int64_t>{2, 2, 4, 6, 8});
@@ -370,7 +365,7 @@ TEST_CASE("a signal during an evaluation abandons it; the resume redoes the miss
   CHECK(std::count(rows.begin(), rows.end(), '\n') == 4);
 
   // A resume of the finished run owes nothing: no evaluation is repeated.
-  resume_to(resumed, 8, run_options(out));
+  resume_to(resumed, 8, run_options(out, evaluator));
   CHECK(evaluated_steps.size() == 5);
   fs::remove_all(out);
 }

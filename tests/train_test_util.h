@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,10 +35,22 @@ inline gan::Config tiny(std::vector<std::string> overrides = {}) {
                           overrides);
 }
 
-inline gan::TrainRunOptions run_options(const std::string& outdir) {
+// An evaluator made of a function, standing in for the metrics in trainer tests.
+struct FunctionEvaluator : gan::TrainEvaluator {
+  using Fn = std::function<std::map<std::string, double>(const gan::TrainEvalRequest&)>;
+  explicit FunctionEvaluator(Fn f) : fn(std::move(f)) {}
+  std::map<std::string, double> evaluate(const gan::TrainEvalRequest& request) override {
+    return fn(request);
+  }
+  Fn fn;
+};
+
+inline gan::TrainRunOptions run_options(const std::string& outdir,
+                                        std::shared_ptr<gan::TrainEvaluator> evaluator = nullptr) {
   gan::TrainRunOptions o;
   o.outdir = outdir;
   o.handle_signals = false;
+  o.evaluator = std::move(evaluator);
   return o;
 }
 

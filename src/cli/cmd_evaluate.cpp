@@ -259,8 +259,9 @@ int run_evaluate(int argc, char** argv) {
                       std::to_string(protocol.seed + mc.num_fake - 1) + ")";
       LabelSource labels;
       if (s.conditional()) labels = [s](int64_t a, int64_t n) { return s.labels(a, n); };
-      EvalResult r =
-          evaluate_metrics(metrics, *det, real, sampler_source(s), mc.num_fake, p, labels, batch);
+      const GeneratorHandle handle = s.loaded.handle();
+      EvalResult r = evaluate_metrics(metrics, *det, real, sampler_source(s), mc.num_fake, p,
+                                      labels, batch, &handle);
       r.real_img_per_s = real_ips;
       const double kimg = s.loaded.kimg;
       print_result(r, fs::path(ck).filename().string() + " (" + std::to_string(kimg) + " kimg)");

@@ -76,7 +76,9 @@ int run_train(int argc, char** argv) {
     cfg = config_from_args(*args);
   }
   validate_components(cfg);
-  install_train_eval_hook(cfg);
+  // Metrics every metrics.every_kimg on the checkpoint just written (detector built now, so
+  // missing weights fail before training).
+  run_options.evaluator = make_metrics_evaluator(cfg);
 
   TrainResult result = train(cfg, run_options);
   if (dist_env_from_environment().rank != 0) return 0;  // rank 0 reports

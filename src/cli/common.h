@@ -30,8 +30,4 @@ Config config_from_args(const cxxopts::ParseResult& args);
 // The value of a required option, or UsageError naming it.
 std::string require(const cxxopts::ParseResult& args, const std::string& name);
 
-// Makes `gan train` evaluate cfg.metrics.names every metrics.every_kimg (and at the end) on the
-// checkpoint just written, appending to metric-<name>.jsonl in the run folder.
-void install_train_eval_hook(const Config& cfg);
-
 }  // namespace gan::cli

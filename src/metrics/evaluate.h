@@ -18,13 +18,15 @@ class Detector;
 // `metrics` of fake features extracted already (by extract_features, or gathered in parts from
 // several processes) against `real`; the protocol's detector, resize and counts are filled in from
 // `det` and the sets. The second half of evaluate_metrics.
+// `generator` (optional) made `fake`, for metrics of the generator itself.
 EvalResult evaluate_fake_set(const std::vector<std::string>& metrics, const Detector& det,
-                             FeatureSet& real, FeatureSet& fake, EvalProtocol protocol);
+                             FeatureSet& real, FeatureSet& fake, EvalProtocol protocol,
+                             const GeneratorHandle* generator = nullptr);
 
 // Extracts the fake set's features with `det` and computes `metrics` against `real`.
 EvalResult evaluate_metrics(const std::vector<std::string>& metrics, Detector& det,
                             FeatureSet& real, const ImageSource& fake, int64_t num_fake,
                             EvalProtocol protocol, const LabelSource& fake_labels = nullptr,
-                            int64_t batch = 64);
+                            int64_t batch = 64, const GeneratorHandle* generator = nullptr);
 
 }  // namespace gan

@@ -50,9 +50,11 @@ void require_features(const FeatureSet& s, const std::string& metric, const char
 void add_metric(Registry<MetricSpec>& r, const std::string& name, MetricSpec spec) {
   const auto& out = spec.outputs;
   if (std::find(out.begin(), out.end(), spec.headline) == out.end() ||
-      spec.direction == Direction::unset || !spec.compute) {
+      spec.direction == Direction::unset ||
+      bool(spec.compute) == bool(spec.compute_with_generator)) {
     throw std::logic_error("metric '" + name + "': headline '" + spec.headline +
-                           "' must be one of its outputs, with a direction and a compute");
+                           "' must be one of its outputs, with a direction and exactly one of "
+                           "compute and compute_with_generator");
   }
   r.add(name, std::move(spec));
 }
@@ -257,8 +259,13 @@ bool metrics_need_real_features(const std::vector<std::string>& metrics) {
   return false;
 }
 
+void register_metric(const std::string& name, MetricSpec spec) {
+  add_metric(metric_registry(), name, std::move(spec));
+}
+
 EvalResult compute_metrics(const std::vector<std::string>& metrics, FeatureSet& real,
-                           FeatureSet& fake, const EvalProtocol& protocol) {
+                           FeatureSet& fake, const EvalProtocol& protocol,
+                           const GeneratorHandle* generator) {
   if (!real.detector.empty() && !fake.detector.empty() && real.detector != fake.detector)
     throw DataError("real features come from '" + real.detector + "' but fake ones from '" +
                     fake.detector + "'; metrics need one detector");
@@ -271,7 +278,16 @@ EvalResult compute_metrics(const std::vector<std::string>& metrics, FeatureSet& 
       throw DataError(name + " needs detector class probabilities of the generated images");
     const auto t0 = std::chrono::steady_clock::now();
     std::map<std::string, double> values;
-    spec.compute(real, fake, r.protocol, values);
+    if (spec.compute_with_generator) {
+      if (!generator) {
+        throw DataError(name +
+                        " measures the generator itself: evaluate a checkpoint, not a set "
+                        "of images");
+      }
+      spec.compute_with_generator(*generator, real, fake, r.protocol, values);
+    } else {
+      spec.compute(real, fake, r.protocol, values);
+    }
     for (const auto& [key, v] : values) {
       // A NaN or Inf is never reported as a number (NaN statistics once printed "fid 0").
       if (!std::isfinite(v)) {

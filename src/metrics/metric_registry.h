@@ -23,6 +23,7 @@
 namespace gan {
 
 struct FeatureSet;
+struct GeneratorHandle;
 
 struct EvalProtocol {
   std::string detector;     // Detector::name()
@@ -57,6 +58,12 @@ struct MetricSpec {
   std::function<void(FeatureSet& real, FeatureSet& fake, EvalProtocol& protocol,
                      std::map<std::string, double>& out)>
       compute;
+  // Set instead of `compute` by metrics of the generator itself (perceptual path length and the
+  // like): it receives the generator under evaluation as well, which `gan evaluate --checkpoint`
+  // and the in-training evaluation hand to compute_metrics; a folder of images cannot serve it.
+  std::function<void(const GeneratorHandle& generator, FeatureSet& real, FeatureSet& fake,
+                     EvalProtocol& protocol, std::map<std::string, double>& out)>
+      compute_with_generator;
 
   // Whether headline value `v` beats `than` (ties do not).
   bool better(double v, double than) const;
@@ -100,7 +107,14 @@ struct EvalResult {
 };
 
 // Metrics from two feature sets (either may carry stats only where the metric allows).
+// `generator`, when given, is what made `fake`: metrics with compute_with_generator need it
+// (DataError naming the metric without it).
 EvalResult compute_metrics(const std::vector<std::string>& metrics, FeatureSet& real,
-                           FeatureSet& fake, const EvalProtocol& protocol);
+                           FeatureSet& fake, const EvalProtocol& protocol,
+                           const GeneratorHandle* generator = nullptr);
+
+// Adds a metric to the registry. Throws std::logic_error unless its headline is one of its
+// outputs, it has a direction and exactly one of compute / compute_with_generator.
+void register_metric(const std::string& name, MetricSpec spec);
 
 }  // namespace gan

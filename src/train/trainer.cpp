@@ -32,7 +32,6 @@
 #include "src/train/augment.h"
 #include "src/train/checkpoint.h"
 #include "src/train/ema.h"
-#include "src/train/generator_checkpoint.h"
 #include "src/train/objective.h"
 #include "src/train/pending_evaluation.h"
 #include "src/train/resume_cleanup.h"
@@ -44,8 +43,6 @@ namespace gan {
 namespace fs = std::filesystem;
 
 namespace {
-
-TrainEvalHook g_eval_hook;
 
 using Clock = std::chrono::steady_clock;
 
@@ -97,6 +94,7 @@ struct TrainingRun {
   std::unique_ptr<TrainingStep> step;
   TrainProgress progress;
   std::string last_checkpoint;
+  std::shared_ptr<TrainEvaluator> evaluator;  // null: no in-training evaluation
 
   CheckpointParts parts() {
     return {g.get(), d.get(), g_ema.get(), &step->optimizer_g(), &step->optimizer_d()};
@@ -312,24 +310,18 @@ void build_training(TrainingRun& run) {
 // "best" on every rank.
 void evaluate_checkpoint(TrainingRun& run, const std::string& checkpoint) {
   const Config& cfg = run.cfg;
-  if (!g_eval_hook || cfg.metrics.names.empty()) return;
+  if (!run.evaluator) return;
   // G_ema as rank 0 checkpointed it. Parameters agree on every rank already; batch-norm
   // buffers are per rank, so rank 0's are broadcast (G_ema's buffers are copied from G at the
   // next EMA update anyway).
   if (run.pg) run.pg->broadcast_parameters(*run.g_ema);
   run.g_ema->eval();
-  LoadedGenerator generator;
-  generator.cfg = run.cfg;
-  generator.shape = run.shape;
-  generator.g = run.g_ema;
-  generator.step = run.progress.step;
-  generator.kimg = kimg_of(run.progress.nimg);
   TrainEvalRequest request;
   request.run_dir = run.leader ? run.dir : std::string();
   request.checkpoint = checkpoint;
   request.kimg = kimg_of(run.progress.nimg);
   request.step = run.progress.step;
-  request.generator = &generator;
+  request.generator = {run.g_ema, run.shape, cfg.model.conditional};
   request.pg = run.pg.get();
   if (!run.pg) request.should_stop = [] { return stop_signal() != 0; };
   std::map<std::string, double> values;
@@ -342,7 +334,7 @@ void evaluate_checkpoint(TrainingRun& run, const std::string& checkpoint) {
       std::lock_guard<std::mutex> lock(gen.mutex());
       rng_state = gen.get_state();
     }
-    values = g_eval_hook(request);
+    values = run.evaluator->evaluate(request);
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(rng_state);
   }
@@ -492,15 +484,12 @@ bool handle_non_finite(TrainingRun& run, const StepStats& stats, int& rollbacks)
 
 }  // namespace
 
-void set_train_eval_hook(TrainEvalHook hook) {
-  g_eval_hook = std::move(hook);
-}
-
 TrainResult train(const Config& cfg, const TrainRunOptions& options) {
   // Before any work: a signal during start-up stops the run cleanly (see the loop's start).
   StopSignalScope signals(options.handle_signals);
   TrainingRun run;
   run.cfg = cfg;
+  run.evaluator = options.evaluator;
   run.device = apply_runtime(cfg.runtime, cfg.where("runtime.device"));
   const bool resuming = !options.resume_from.empty();
   join_process_group(run);
@@ -536,7 +525,7 @@ TrainResult train(const Config& cfg, const TrainRunOptions& options) {
 
   // A run stopped or killed during an evaluation left its checkpoint without the metric row;
   // the resume computes it first (the same values: the evaluation depends only on G_ema).
-  if (resuming && g_eval_hook && !cfg.metrics.names.empty()) {
+  if (resuming && run.evaluator) {
     const bool missing =
         run.leader && metric_row_missing(run.dir, cfg.metrics, run.progress.nimg, run.done());
     if (run.any_rank(missing)) {

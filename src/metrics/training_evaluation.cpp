@@ -1,30 +1,24 @@
-// In-training evaluation: the configured metrics on the EMA generator of each new checkpoint,
-// appended to the run folder's metric-<name>.jsonl. The detector and the real features are
-// prepared once (real features through the statistics cache) and reused for every evaluation.
-//
-// In a distributed run every rank takes part: rank r generates and embeds its contiguous share
-// of the seeds [0, num_fake) (and, on a cache miss, of the real images), the features are gathered
-// in rank order, so the set is exactly the one a single process extracts, and rank 0 computes
-// the metrics and writes the files.
+// The evaluator of a config's `metrics:` section (training_evaluation.h).
+#include "src/metrics/training_evaluation.h"
+
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
-#include "models/sampling.h"
-#include "src/cli/common.h"
+#include "src/core/config.h"
 #include "src/core/process_group.h"
 #include "src/core/runtime.h"
 #include "src/metrics/detector.h"
 #include "src/metrics/evaluate.h"
+#include "src/metrics/image_sources.h"
 #include "src/metrics/metric_log.h"
 #include "src/metrics/stats_cache.h"
-#include "src/train/generator_checkpoint.h"
-#include "src/train/trainer.h"
 
-namespace gan::cli {
+namespace gan {
 
 namespace {
 
@@ -96,69 +90,37 @@ std::string describe_shares(const std::vector<int64_t>& shares) {
   return s + ")";
 }
 
-}  // namespace
-
-void install_train_eval_hook(const Config& cfg) {
-  if (cfg.metrics.names.empty()) {
-    set_train_eval_hook(nullptr);
-    return;
+class MetricsEvaluator : public TrainEvaluator {
+ public:
+  explicit MetricsEvaluator(const Config& cfg)
+      : cfg_(cfg), metrics_(check_metric_names(cfg.metrics.names)) {
+    // In a distributed run on CUDA each rank's detector sits on its own device, as its
+    // networks do.
+    c10::Device device = resolve_device(cfg.runtime.device, cfg.where("runtime.device"));
+    const DistEnv dist = dist_env_from_environment();
+    if (dist.active() && device.is_cuda())
+      device = c10::Device(c10::kCUDA, c10::DeviceIndex(dist.local_rank));
+    detector_ = make_detector(cfg.metrics, device);
   }
-  const std::vector<std::string> metrics = check_metric_names(cfg.metrics.names);
-  struct State {
-    std::unique_ptr<Detector> detector;
-    bool real_ready = false;         // the real features are prepared (on every rank)
-    std::optional<FeatureSet> real;  // held by rank 0 (the only rank computing metrics)
-  };
-  auto state = std::make_shared<State>();
-  // Fail before training starts when the detector or its weights are missing. In a distributed
-  // run on CUDA each rank's detector sits on its own device, as its networks do.
-  c10::Device device = resolve_device(cfg.runtime.device, cfg.where("runtime.device"));
-  const DistEnv dist = dist_env_from_environment();
-  if (dist.active() && device.is_cuda())
-    device = c10::Device(c10::kCUDA, c10::DeviceIndex(dist.local_rank));
-  state->detector = make_detector(cfg.metrics, device);
 
-  set_train_eval_hook([cfg, metrics, state](const TrainEvalRequest& req) {
-    Detector& det = *state->detector;
+  std::map<std::string, double> evaluate(const TrainEvalRequest& req) override {
+    Detector& det = *detector_;
     ProcessGroup* pg = req.pg;
     const bool leader = !pg || pg->rank() == 0;
-    const bool want_probs = metrics_need_probs(metrics);
-    if (!state->real_ready) {
-      // Rank 0 looks in the cache; on a miss every rank embeds its share of the real images.
-      const RealData real = real_data(det, cfg.data, cfg.metrics.num_real);
-      const StatsCache cache = StatsCache::beside_run(req.run_dir);
-      std::optional<FeatureSet> hit;
-      if (leader) hit = load_real_features(cache, real, want_probs);
-      const bool any_hit = pg ? pg->allreduce_sum(hit ? 1.0 : 0.0) > 0 : hit.has_value();
-      if (any_hit) {
-        state->real = std::move(hit);  // rank 0's; the others need none
-      } else {
-        ExtractOptions opt;
-        opt.probs = want_probs;
-        opt.should_stop = req.should_stop;
-        std::vector<int64_t> shares;
-        FeatureSet set = extract_shared(det, real.images, real.count, opt, nullptr, pg, &shares);
-        spdlog::info("real features: {} images with {}, embedded by {}", real.count, det.name(),
-                     describe_shares(shares));
-        if (leader) {
-          store_real_features(cache, real, det, set);
-          state->real = std::move(set);
-        }
-      }
-      state->real_ready = true;
-    }
+    const bool want_probs = metrics_need_probs(metrics_);
+    if (!real_ready_) prepare_real(req, want_probs);
 
     // The fakes: seeds 0 .. n-1 of G_ema (generate_samples, as `gan evaluate` does).
-    const LoadedGenerator& generator = *req.generator;
+    const GeneratorHandle& generator = req.generator;
     const c10::Device g_device = generator.g->parameters().front().device();
-    const int64_t n = cfg.metrics.num_fake;
+    const int64_t n = cfg_.metrics.num_fake;
     ImageSource fake = [&generator, g_device](int64_t start, int64_t count) {
-      return generate_samples(generator.handle(), /*seed=*/0, start, count, g_device);
+      return generate_samples(generator, /*seed=*/0, start, count, g_device);
     };
     LabelSource fake_labels = nullptr;
-    if (sample_classes(generator.handle(), 0, 1).defined()) {
+    if (sample_classes(generator, 0, 1).defined()) {
       fake_labels = [&generator](int64_t start, int64_t count) {
-        return sample_classes(generator.handle(), start, count);
+        return sample_classes(generator, start, count);
       };
     }
     ExtractOptions opt;
@@ -166,21 +128,62 @@ void install_train_eval_hook(const Config& cfg) {
     opt.should_stop = req.should_stop;
     std::vector<int64_t> shares;
     FeatureSet fake_set = extract_shared(det, fake, n, opt, fake_labels, pg, &shares);
-    if (!leader) return std::map<std::string, double>();
+    if (!leader) return {};
 
     EvalProtocol protocol;
-    protocol.seed = cfg.runtime.seed;
+    protocol.seed = cfg_.runtime.seed;
     protocol.fake_source = req.checkpoint + " (G_ema, seeds 0-" + std::to_string(n - 1) + ")";
-    EvalResult result = evaluate_fake_set(metrics, det, *state->real, fake_set, protocol);
-    append_metric_jsonl(req.run_dir, metrics, result, req.kimg, req.step, req.checkpoint);
-    for (const auto& m : metrics) plot_metric_history(req.run_dir, m);
+    EvalResult result = evaluate_fake_set(metrics_, det, *real_, fake_set, protocol, &generator);
+    append_metric_jsonl(req.run_dir, metrics_, result, req.kimg, req.step, req.checkpoint);
+    for (const auto& m : metrics_) plot_metric_history(req.run_dir, m);
     std::string line;
     for (const auto& [k, v] : result.values) line += k + " " + std::to_string(v) + "  ";
     spdlog::info("metrics at {:.2f} kimg ({}): {}", req.kimg, det.name(), line);
     if (pg) spdlog::info("metrics: {} fakes embedded by {}", n, describe_shares(shares));
-    // The trainer finds metrics.best's headline among these (metric_registry.h).
     return result.values;
-  });
+  }
+
+ private:
+  // Rank 0 looks in the cache; on a miss every rank embeds its share of the real images.
+  void prepare_real(const TrainEvalRequest& req, bool want_probs) {
+    Detector& det = *detector_;
+    ProcessGroup* pg = req.pg;
+    const bool leader = !pg || pg->rank() == 0;
+    const RealData real = real_data(det, cfg_.data, cfg_.metrics.num_real);
+    const StatsCache cache = StatsCache::beside_run(req.run_dir);
+    std::optional<FeatureSet> hit;
+    if (leader) hit = load_real_features(cache, real, want_probs);
+    const bool any_hit = pg ? pg->allreduce_sum(hit ? 1.0 : 0.0) > 0 : hit.has_value();
+    if (any_hit) {
+      real_ = std::move(hit);  // rank 0's; the others need none
+    } else {
+      ExtractOptions opt;
+      opt.probs = want_probs;
+      opt.should_stop = req.should_stop;
+      std::vector<int64_t> shares;
+      FeatureSet set = extract_shared(det, real.images, real.count, opt, nullptr, pg, &shares);
+      spdlog::info("real features: {} images with {}, embedded by {}", real.count, det.name(),
+                   describe_shares(shares));
+      if (leader) {
+        store_real_features(cache, real, det, set);
+        real_ = std::move(set);
+      }
+    }
+    real_ready_ = true;
+  }
+
+  Config cfg_;
+  std::vector<std::string> metrics_;
+  std::unique_ptr<Detector> detector_;
+  bool real_ready_ = false;         // the real features are prepared (on every rank)
+  std::optional<FeatureSet> real_;  // held by rank 0 (the only rank computing metrics)
+};
+
+}  // namespace
+
+std::shared_ptr<TrainEvaluator> make_metrics_evaluator(const Config& cfg) {
+  if (cfg.metrics.names.empty()) return nullptr;
+  return std::make_shared<MetricsEvaluator>(cfg);
 }
 
-}  // namespace gan::cli
+}  // namespace gan
