@@ -45,6 +45,15 @@ bool onednn_available() {
 namespace {
 
 using tag = dnnl::memory::format_tag;
+
+// Channel blocking of the activations: 16 channels (one zmm register) where oneDNN runs its
+// AVX-512 kernels, 8 (one ymm) on AVX2. Each JIT kernel only takes its own ISA's blocking; the
+// other sends every convolution and pooling to oneDNN's reference kernel, 100x slower.
+tag activation_tag() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+  return (isa & avx512) == avx512 ? tag::aBcd16b : tag::aBcd8b;
+}
 using dt = dnnl::memory::data_type;
 using dnnl::algorithm;
 
@@ -52,7 +61,8 @@ constexpr int kInputBuffer = 0;   // the caller's preprocessed images
 constexpr int kOutputBuffer = 1;  // the caller's [N, 2048] result
 constexpr int64_t kSize = 299;
 
-// An activation of the plan: a logical buffer and its layout (nChw16c unless external).
+// An activation of the plan: a logical buffer and its layout (blocked by activation_tag()
+// unless external).
 struct Value {
   int buffer = -1;
   dnnl::memory::desc md;
@@ -172,9 +182,10 @@ class Builder {
   void global_average_to_output(const Value& x) {
     Value y;
     y.buffer = kOutputBuffer;
-    // With 1x1 maps and 2048 = 128 x 16 channels, nChw16c is byte for byte the caller's
-    // row-major [N, 2048], and keeping the source's layout lets the jit pooling kernel run.
-    y.md = dnnl::memory::desc({n_, x.c(), 1, 1}, dt::f32, tag::aBcd16b);
+    // With 1x1 maps and 2048 channels (a multiple of the block), nChw16c and nChw8c are byte for
+    // byte the caller's row-major [N, 2048], and keeping the source's layout lets the jit
+    // pooling kernel run.
+    y.md = dnnl::memory::desc({n_, x.c(), 1, 1}, dt::f32, activation_tag());
     TORCH_CHECK(x.h() == x.w(), "global pool expects a square map");
     pool_into(x, y, algorithm::pooling_avg_exclude_padding, x.h(), 1, 0);
   }
@@ -234,8 +245,8 @@ class Builder {
  private:
   Value activation(int64_t c, int64_t h, int64_t w) {
     Value v;
-    // nChw16c: every channel count of the network past the input is a multiple of 16.
-    v.md = dnnl::memory::desc({n_, c, h, w}, dt::f32, tag::aBcd16b);
+    // nChw16c or nChw8c: every channel count of the network past the input is a multiple of 16.
+    v.md = dnnl::memory::desc({n_, c, h, w}, dt::f32, activation_tag());
     v.buffer = int(bytes_.size());
     bytes_.push_back(v.md.get_size());
     return v;
