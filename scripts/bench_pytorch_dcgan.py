@@ -16,7 +16,9 @@ Python is configured as well as the C++ side, or the comparison means nothing:
     tutorial  the PyTorch tutorial's: one G forward per step, `fake.detach()` for D and the same
               `fake` for the G step.
 - modes (`--modes`): fp32, channels_last (memory format of models and inputs), bf16 (autocast on
-  CPU with bfloat16; fp32 master weights and losses), bf16_channels_last.
+  CPU with bfloat16; fp32 master weights and losses), bf16_channels_last. The bf16 modes are left
+  out by default on CPUs without native bf16 (AVX512-BF16, AMX), where they are emulated and
+  measured 10-12x slower than fp32.
 Every combination is timed and the best is reported as `pytorch_dcgan_<res>_best`.
 
 Run it with Debian's interpreter, whose torch is the same LibTorch build as the C++ side:
@@ -51,6 +53,16 @@ def loaded_openblas():
                 lib = ctypes.CDLL(path)
                 return path, lib.openblas_get_num_threads()
     return None, None
+
+
+def native_bf16():
+    """Whether the CPU computes bf16 natively (AVX512-BF16 or AMX), as gan's runtime.precision: auto
+    decides; elsewhere bf16 is emulated, several times slower than fp32, and never the best mode."""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return bool({"avx512_bf16", "amx_bf16"} & set(line.split()))
+    return False
 
 
 def build_networks(nn, res, nz=100, width=64, channels=3):
@@ -161,13 +173,14 @@ def main():
     ap.add_argument("--blas-threads", type=int, default=1,
                     help="the BLAS library's own threads (default 1, as gan sets them)")
     ap.add_argument("--resolutions", default="32,64")
-    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--modes", default=None,
+                    help="default: all where the CPU has native bf16, else fp32,channels_last")
     ap.add_argument("--formulations", default=",".join(FORMULATIONS))
     ap.add_argument("--steps", type=int, default=0, help="timed steps (default 6 at 32, 3 at 64)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args()
-    modes = args.modes.split(",")
+    modes = (args.modes or ",".join(MODES if native_bf16() else MODES[:2])).split(",")
     formulations = args.formulations.split(",")
     for m in modes:
         if m not in MODES:
@@ -181,6 +194,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     blas_path, blas_threads = loaded_openblas()
+    print(f"native bf16: {'yes' if native_bf16() else 'no (bf16 modes left out unless --modes names them)'}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"BLAS {blas_path or 'not OpenBLAS'} threads {blas_threads}, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
