@@ -11,15 +11,12 @@
 #include "src/core/errors.h"
 #include "src/metrics/image_sources.h"
 
+#include "metrics_test_util.h"
+
 namespace fs = std::filesystem;
 
 namespace {
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using metrics_test::fresh_dir;
 }  // namespace
 
 TEST_CASE("folder image source reads RGB in sorted order", "[metrics][image_sources]") {

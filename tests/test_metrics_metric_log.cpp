@@ -8,15 +8,12 @@
 
 #include "src/metrics/metric_log.h"
 
+#include "metrics_test_util.h"
+
 namespace fs = std::filesystem;
 
 namespace {
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using metrics_test::fresh_dir;
 }  // namespace
 
 TEST_CASE("metric history: jsonl rows per metric and a PNG plot", "[metrics][log]") {

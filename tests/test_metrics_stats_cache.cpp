@@ -8,17 +8,14 @@
 #include "src/metrics/image_sources.h"
 #include "src/metrics/stats_cache.h"
 
+#include "metrics_test_util.h"
+
 namespace fs = std::filesystem;
 
 namespace {
 const std::string kData = GAN_TEST_DATA_DIR;
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using metrics_test::fresh_dir;
 }  // namespace
 
 TEST_CASE("real statistics cache: keyed, stored with protocol, reloaded", "[metrics][cache]") {
