@@ -39,6 +39,13 @@ const std::vector<DatasetEntry>& entries() {
                     "Label source: auto (dataset.json, else sub-folders), folders, json, none.",
                     {"auto", "folders", "json", "none"})}},
        make_image_folder},
+      {{"image_zip",
+        "A zip archive as NVIDIA's dataset_tool.py writes it, read in place; optional "
+        "dataset.json.",
+        {string_key("labels", "auto",
+                    "Label source: auto (dataset.json, else sub-folders), folders, json, none.",
+                    {"auto", "folders", "json", "none"})}},
+       make_image_zip},
       {{"synthetic_shapes",
         "Deterministic coloured shapes, labelled by shape (tests, demos).",
         {int_key("count", 10000, "Number of images.", within(1, 1e8))}},

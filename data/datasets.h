@@ -25,6 +25,7 @@ void save_class_names(const Dataset& dataset, const std::string& json_path);
 std::shared_ptr<Dataset> make_mnist_idx(const DataConfig& cfg);
 std::shared_ptr<Dataset> make_cifar_bin(const DataConfig& cfg);
 std::shared_ptr<Dataset> make_image_folder(const DataConfig& cfg);
+std::shared_ptr<Dataset> make_image_zip(const DataConfig& cfg);
 std::shared_ptr<Dataset> make_synthetic_shapes(const DataConfig& cfg);
 
 // Synthetic shapes: deterministic per index, labelled by shape.

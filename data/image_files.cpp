@@ -29,12 +29,6 @@ void limit_decoded_pixels() {
   (void)once;
 }
 
-bool is_image(const fs::path& p) {
-  static const std::vector<std::string> exts = {".png", ".jpg", ".jpeg", ".bmp", ".webp"};
-  const std::string e = data_detail::lower(p.extension().string());
-  return std::find(exts.begin(), exts.end(), e) != exts.end();
-}
-
 bool inside(const fs::path& p, const fs::path& root) {
   auto [r, q] = std::mismatch(root.begin(), root.end(), p.begin(), p.end());
   return r == root.end();
@@ -71,7 +65,7 @@ void walk(const fs::path& dir, const std::string& rel, const fs::path& root_cano
       }
       visited.insert(canon);
       walk(e.path(), sub, root_canon, visited, files);
-    } else if (fs::is_regular_file(st) && is_image(e.path())) {
+    } else if (fs::is_regular_file(st) && is_image_name(name)) {
       files.push_back(sub);
     }
   }
@@ -91,9 +85,18 @@ std::vector<std::string> list_image_files(const std::string& root) {
   return files;
 }
 
+bool is_image_name(const std::string& name) {
+  static const std::vector<std::string> exts = {".png", ".jpg", ".jpeg", ".bmp", ".webp"};
+  const std::string e = data_detail::lower(fs::path(name).extension().string());
+  return std::find(exts.begin(), exts.end(), e) != exts.end();
+}
+
 cv::Mat read_image_file(const std::string& path) {
+  return decode_image_bytes(data_detail::read_file_bytes_raw(path), path);
+}
+
+cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& path) {
   limit_decoded_pixels();
-  std::vector<uint8_t> bytes = data_detail::read_file_bytes_raw(path);
   cv::Mat raw;
   try {
     // Not IMREAD_UNCHANGED: that would ignore the EXIF orientation of camera JPEGs.

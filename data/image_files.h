@@ -23,4 +23,11 @@ std::vector<std::string> list_image_files(const std::string& root);
 // says otherwise) are bounded. Throws DataError naming the file.
 cv::Mat read_image_file(const std::string& path);
 
+// The same decode for bytes already in memory (an entry of an image_zip archive); `source` names
+// them in errors.
+cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& source);
+
+// Whether a file name has one of the image extensions above (any case).
+bool is_image_name(const std::string& name);
+
 }  // namespace gan

@@ -196,25 +196,6 @@ void wr32(std::string& s, uint32_t v) {
   for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
-std::string inflate_raw(const unsigned char* data, size_t size, size_t out_size,
-                        const std::string& source) {
-  // zip_directory has bounded out_size (cap and deflate ratio); zlib counts in 32 bits.
-  if (size > UINT32_MAX || out_size > UINT32_MAX) throw DataError(source + ": entry too large");
-  std::string out(out_size, '\0');
-  z_stream zs;
-  std::memset(&zs, 0, sizeof(zs));
-  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw DataError(source + ": zlib init failed");
-  zs.next_in = const_cast<Bytef*>(data);
-  zs.avail_in = static_cast<uInt>(size);
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out_size);
-  int rc = inflate(&zs, Z_FINISH);
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END || zs.total_out != out_size)
-    throw DataError(source + ": corrupt deflated entry");
-  return out;
-}
-
 }  // namespace
 
 std::string npy_header(torch::ScalarType dtype, c10::IntArrayRef sizes) {
@@ -375,19 +356,11 @@ void save_npz(const std::string& path, const std::map<std::string, torch::Tensor
 
 std::map<std::string, torch::Tensor> load_npz(const std::string& path) {
   const std::string bytes = read_file(path);
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   std::map<std::string, torch::Tensor> out;
   // Offsets, lengths and claimed sizes are all checked against the file before any use.
   for (const ZipEntry& z : zip_directory(bytes, path)) {
-    std::string data;
-    if (z.method == 0) {
-      data = bytes.substr(z.data_offset, z.comp_size);
-    } else if (z.method == 8) {
-      data = inflate_raw(p + z.data_offset, z.comp_size, z.size, path + ":" + z.name);
-    } else {
-      throw DataError(path + ": entry '" + z.name + "' uses unsupported compression " +
-                      std::to_string(z.method));
-    }
+    const std::string data =
+        zip_entry_bytes(bytes.substr(size_t(z.data_offset), size_t(z.comp_size)), z, path);
     std::string name = z.name;
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0)
       name.resize(name.size() - 4);

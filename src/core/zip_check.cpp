@@ -152,6 +152,7 @@ std::vector<ZipEntry> parse_directory(const Source& src, const ZipLimits& limits
     z.method = rd16(c + pos + 10);
     z.comp_size = rd32(c + pos + 20);
     z.size = rd32(c + pos + 24);
+    z.crc32 = rd32(c + pos + 16);
     const uint16_t name_len = rd16(c + pos + 28);
     const uint16_t extra_len = rd16(c + pos + 30);
     const uint16_t comment_len = rd16(c + pos + 32);
@@ -395,6 +396,26 @@ void check_torch_archive(const std::string& path, const std::string& what) {
     if (why.rfind(path + ": ", 0) == 0) why = why.substr(path.size() + 2);
     throw DataError(path + ": " + what + " is truncated or corrupt (" + why + ")");
   }
+}
+
+std::string zip_entry_bytes(const std::string& stored, const ZipEntry& z,
+                            const std::string& source) {
+  const std::string where = source + ": entry '" + z.name + "'";
+  if (stored.size() != z.comp_size) throw DataError(where + " is truncated");
+  std::string out;
+  if (z.method == 0) {
+    out = stored;
+  } else if (z.method == 8) {
+    out = inflate_raw(stored, size_t(z.size));
+    if (out.size() != z.size) throw DataError(where + " is a corrupt deflate stream");
+  } else {
+    throw DataError(where + " uses compression method " + std::to_string(z.method) +
+                    " (only stored and deflated entries are read)");
+  }
+  const uint32_t crc = uint32_t(
+      ::crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size())));
+  if (crc != z.crc32) throw DataError(where + " fails its CRC-32 check (corrupt data)");
+  return out;
 }
 
 }  // namespace gan

@@ -15,6 +15,7 @@ struct ZipEntry {
   uint64_t comp_size = 0;    // bytes stored in the file
   uint64_t size = 0;         // bytes after decompression (checked against the caps)
   uint64_t data_offset = 0;  // where the stored bytes start; data_offset + comp_size <= file size
+  uint32_t crc32 = 0;        // of the decompressed bytes, from the central record
 };
 
 struct ZipLimits {
@@ -29,6 +30,12 @@ std::vector<ZipEntry> zip_directory(const std::string& bytes, const std::string&
 
 // The same for a file, reading only its headers (a checkpoint can be large).
 std::vector<ZipEntry> zip_directory_of_file(const std::string& path, const ZipLimits& limits = {});
+
+// The decompressed bytes of entry `z`, given its stored bytes (comp_size of them, read from
+// data_offset): stored or deflated, checked against the entry's size and CRC-32. Throws DataError
+// "<source>: entry '<name>' ..." on any other method, a corrupt stream or a CRC mismatch.
+std::string zip_entry_bytes(const std::string& stored, const ZipEntry& z,
+                            const std::string& source);
 
 // A LibTorch archive as torch::serialize::OutputArchive writes it: a valid zip of stored or
 // deflated records under one "<name>/" folder, with "<name>/data.pkl" (a pickle of bounded
