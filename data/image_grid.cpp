@@ -38,14 +38,18 @@ cv::Mat make_grid(const torch::Tensor& images, int cols) {
   return grid;
 }
 
-void save_image(const std::string& path, const cv::Mat& image) {
+std::string encode_image(const std::string& path, const cv::Mat& image) {
   std::string ext = std::filesystem::path(path).extension().string();
   if (ext.empty()) ext = ".png";
   std::vector<uchar> bytes;
   if (!cv::imencode(ext, image, bytes)) {
     throw std::runtime_error(path + ": cannot encode image as " + ext);
   }
-  write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void save_image(const std::string& path, const cv::Mat& image) {
+  write_file_atomic(path, encode_image(path, image));
 }
 
 void save_image_grid(const std::string& path, const torch::Tensor& images, int cols) {

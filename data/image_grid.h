@@ -15,7 +15,11 @@ torch::Tensor to_uint8_nhwc(const torch::Tensor& images);
 // A cols-wide grid (rows as needed, black where empty), RGB or gray, as an OpenCV BGR/gray image.
 cv::Mat make_grid(const torch::Tensor& images, int cols);
 
-// Encodes by extension (.png, .jpg) and writes atomically; throws naming the path.
+// The bytes of `image` encoded by the extension of `path` (.png, .jpg; none = .png); throws naming
+// the path.
+std::string encode_image(const std::string& path, const cv::Mat& image);
+
+// encode_image, written atomically; throws naming the path.
 void save_image(const std::string& path, const cv::Mat& image);
 
 // make_grid + save_image.

@@ -11,6 +11,7 @@ packages=(
   libdnnl-dev           # oneDNN headers: the FID Inception calls it directly (docs/evaluation.md)
   libopencv-dev libyaml-cpp-dev libcxxopts-dev libspdlog-dev catch2
   nlohmann-json3-dev zlib1g-dev
+  libpng-dev libssl-dev # PNG text metadata and SHA-256 of generated images (docs/audit.md)
   dataset-fashion-mnist # the default data: /usr/share/datasets/fashion-mnist
 )
 # Only for the scripts that produce reference numbers for tests (never needed to use gan).

@@ -10,18 +10,23 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 
 #include "data/image_grid.h"
+#include "data/png_text.h"
 #include "models/sampling.h"
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
+#include "src/core/atomic_write.h"
 #include "src/core/errors.h"
 #include "src/core/npy_writer.h"
 #include "src/core/runtime.h"
+#include "src/core/sha256.h"
 #include "src/train/checkpoint.h"
 #include "src/train/generator_checkpoint.h"
+#include "src/train/provenance.h"
 
 namespace gan::cli {
 namespace fs = std::filesystem;
@@ -82,20 +87,12 @@ std::pair<int, int> parse_grid(const std::string& text) {
   return {std::stoi(m[1].str()), std::stoi(m[2].str())};
 }
 
-// Spherical interpolation with the linear fallback for (nearly) parallel latents.
-torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
-  const double cos_theta = (a.dot(b) / (a.norm() * b.norm())).clamp(-1.0, 1.0).item<double>();
-  const double theta = std::acos(cos_theta);
-  if (std::abs(std::sin(theta)) < 1e-6) return a * (1 - t) + b * t;
-  return a * (std::sin((1 - t) * theta) / std::sin(theta)) +
-         b * (std::sin(t * theta) / std::sin(theta));
-}
-
 // One job: a latent, an optional class, and the file stem it is written under.
 struct Item {
   torch::Tensor z;
   int64_t label = -1;
   std::string stem;
+  ProvenanceTile tile;  // how `gan verify` redraws it
 };
 
 }  // namespace
@@ -195,6 +192,9 @@ int run_generate(int argc, char** argv) {
 
   if (fs::is_directory(checkpoint)) checkpoint = find_resume_checkpoint(checkpoint, "");
   LoadedGenerator loaded = load_generator(checkpoint, !args->count("no-ema"), device);
+  // What every written image records (PNG text, manifest.json); the checkpoint is hashed once.
+  Provenance provenance = provenance_for(loaded, checkpoint, sha256_file_hex(checkpoint),
+                                         !args->count("no-ema"), device.str());
   const int num_classes = loaded.shape.num_classes;
   const bool conditional = loaded.cfg.model.conditional;
 
@@ -247,6 +247,7 @@ int run_generate(int argc, char** argv) {
       const int64_t k = classes[size_t(i % per_seed)];
       item.z = latent_for_seed(seed, z_dim, trunc, trunc_mode);
       item.label = seed_class(seed, k);
+      item.tile.seed = seed;
       if (all_classes) {
         std::snprintf(stem, sizeof(stem), "seed%04lld-class%03lld", (long long)seed, (long long)k);
       } else {
@@ -257,16 +258,15 @@ int run_generate(int argc, char** argv) {
       const int s = int(i % steps);
       const torch::Tensor a = latent_for_seed(seeds[size_t(pair)], z_dim, trunc, trunc_mode);
       const torch::Tensor b = latent_for_seed(seeds[size_t(pair) + 1], z_dim, trunc, trunc_mode);
-      const double t = double(s) / double(steps - 1);
-      // Endpoints are exactly the seeds' own latents.
-      item.z = s == 0             ? a
-               : s == steps - 1   ? b
-               : interp == "lerp" ? a * (1 - t) + b * t
-                                  : slerp(a, b, t);
+      item.z = interpolate_latents(a, b, s, steps, interp);
       item.label = seed_class(seeds[size_t(pair)], classes[0]);
+      item.tile.seed = seeds[size_t(pair)];
+      item.tile.interp_to = seeds[size_t(pair) + 1];
+      item.tile.interp_step = s;
       std::snprintf(stem, sizeof(stem), "interp%04lld-%03d", (long long)pair, s);
     }
     item.stem = stem;
+    item.tile.label = item.label;
     return item;
   };
 
@@ -305,6 +305,37 @@ int run_generate(int argc, char** argv) {
     npy = std::make_unique<NpyStreamWriter>((*args)["npy"].as<std::string>(), count,
                                             std::vector<int64_t>{res, res, channels});
   }
+  provenance.truncation = trunc;
+  provenance.truncation_mode = trunc_mode;
+  if (!interp.empty()) {
+    provenance.interp = interp;
+    provenance.interp_steps = steps;
+  }
+  // manifest.json of each output folder lists what was written there, with its SHA-256.
+  nlohmann::json settings = provenance_settings_json(provenance);
+  settings["format"] = format;
+  ManifestWriter manifest((fs::path(outdir) / "manifest.json").string(), settings);
+  std::unique_ptr<ManifestWriter> frames_manifest;
+  if (!frames_dir.empty() && !fs::equivalent(frames_dir, outdir, ec)) {
+    settings["format"] = "png";
+    frames_manifest = std::make_unique<ManifestWriter>(
+        (fs::path(frames_dir) / "manifest.json").string(), settings);
+  }
+  // PNGs carry their provenance as text chunks; JPG gets none, the manifest lists it all the same.
+  auto write_image = [&](const fs::path& dir, const std::string& name, const cv::Mat& image,
+                         const std::string& kind, std::vector<ProvenanceTile> tiles, int columns,
+                         ManifestWriter& to) {
+    Provenance p = provenance;
+    p.kind = kind;
+    p.tiles = std::move(tiles);
+    p.columns = columns;
+    const std::string path = (dir / name).string();
+    const std::string bytes = fs::path(name).extension() == ".png"
+                                  ? encode_png(image, provenance_to_text(p))
+                                  : encode_image(path, image);
+    write_file_atomic(path, bytes);
+    to.add(provenance_entry_json(p, name, sha256_hex(bytes)));
+  };
   cv::VideoWriter video;
   const std::string video_path = args->count("video") ? (*args)["video"].as<std::string>() : "";
 
@@ -314,6 +345,7 @@ int run_generate(int argc, char** argv) {
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto start = std::chrono::steady_clock::now();
   std::vector<torch::Tensor> kept;
+  std::vector<ProvenanceTile> kept_tiles;
   int64_t kept_rows = 0;
   const int64_t keep_limit = interp.empty() ? grid_images : count;
   torch::InferenceMode inference;
@@ -322,11 +354,14 @@ int run_generate(int argc, char** argv) {
     std::vector<torch::Tensor> zs;
     std::vector<int64_t> labels;
     std::vector<std::string> stems;
+    std::vector<ProvenanceTile> tiles;
     for (int64_t i = first; i < last; ++i) {
       Item item = item_at(i);
       zs.push_back(item.z);
       labels.push_back(item.label);
       stems.push_back(item.stem);
+      tiles.push_back(item.tile);
+      if (i < keep_limit) kept_tiles.push_back(item.tile);
     }
     torch::Tensor z = torch::stack(zs).to(device);
     torch::Tensor y =
@@ -334,14 +369,17 @@ int run_generate(int argc, char** argv) {
     const torch::Tensor images = loaded.g->forward(z, y).to(torch::kCPU);
     for (int64_t i = first; i < last; ++i) {
       const cv::Mat image = make_grid(images.slice(0, i - first, i - first + 1), 1);
+      const ProvenanceTile& tile = tiles[size_t(i - first)];
       if (interp.empty()) {
-        save_image((fs::path(outdir) / (stems[size_t(i - first)] + "." + format)).string(), image);
+        write_image(outdir, stems[size_t(i - first)] + "." + format, image, "sample", {tile}, 1,
+                    manifest);
         continue;
       }
       if (!frames_dir.empty()) {
         char name[32];
         std::snprintf(name, sizeof(name), "frame%05lld.png", (long long)i);
-        save_image((fs::path(frames_dir) / name).string(), image);
+        write_image(frames_dir, name, image, "frame", {tile}, 1,
+                    frames_manifest ? *frames_manifest : manifest);
       }
       if (!video_path.empty()) {
         if (!video.isOpened()) {
@@ -378,13 +416,17 @@ int run_generate(int argc, char** argv) {
     return (torch::cat(kept).permute({0, 3, 1, 2}).to(torch::kFloat) - 127.5f) / 127.5f;
   };
   if (grid) {
-    save_image_grid((fs::path(outdir) / ("grid." + format)).string(), kept_images(), grid->first);
+    write_image(outdir, "grid." + format, make_grid(kept_images(), grid->first), "grid", kept_tiles,
+                grid->first, manifest);
   }
   if (!interp.empty()) {
-    save_image_grid((fs::path(outdir) / ("interp." + format)).string(), kept_images(), steps);
+    write_image(outdir, "interp." + format, make_grid(kept_images(), steps), "interp", kept_tiles,
+                steps, manifest);
   }
   if (video.isOpened()) video.release();
   if (npy) npy->finish();
+  manifest.finish();
+  if (frames_manifest) frames_manifest->finish();
 
   std::cout << "generated " << count << " images from " << checkpoint << " (step " << loaded.step
             << ", " << (args->count("no-ema") ? "G" : "G_ema") << ") into " << outdir << " in "

@@ -24,6 +24,8 @@ struct Command {
 const Command kCommands[] = {
     {"train", gan::cli::run_train, "Train a GAN from a config (resumable)"},
     {"generate", gan::cli::run_generate, "Generate images from a checkpoint"},
+    {"verify", gan::cli::run_verify,
+     "Regenerate images from their provenance metadata and compare bit for bit"},
     {"evaluate", gan::cli::run_evaluate, "Compute FID/KID/IS/PR/DC for checkpoints or folders"},
     {"config", gan::cli::run_config, "Validate and print the resolved config (dry run)"},
     {"info", gan::cli::run_info, "Versions, device, threads, BLAS; networks of a config"},
