@@ -25,6 +25,8 @@ const Command kCommands[] = {
     {"train", gan::cli::run_train, "Train a GAN from a config (resumable)"},
     {"generate", gan::cli::run_generate, "Generate images from a checkpoint"},
     {"evaluate", gan::cli::run_evaluate, "Compute FID/KID/IS/PR/DC for checkpoints or folders"},
+    {"audit", gan::cli::run_audit,
+     "Audit generated images for training-set copying and class balance"},
     {"config", gan::cli::run_config, "Validate and print the resolved config (dry run)"},
     {"info", gan::cli::run_info, "Versions, device, threads, BLAS; networks of a config"},
     {"data", gan::cli::run_data, "Inspect or benchmark a dataset (data inspect|bench)"},
