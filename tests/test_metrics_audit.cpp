@@ -3,6 +3,8 @@
 // bad input gets a clear error.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 #include "metrics_test_util.h"
@@ -112,4 +114,23 @@ TEST_CASE("audit rejects bad input with clear errors", "[metrics][audit]") {
   c.fake.features = torch::randn({100, 7});
   CHECK_THROWS_WITH(gan::run_audit(c.train, c.held, c.fake, options()),
                     Catch::Contains("7 dimensions"));
+}
+
+// Not run by ctest ("[.bench]"): the audit of the default run's sizes (10k fakes against 60k
+// training and 10k held-out images, 128-d features, 1x32x32 pixels), timed per part.
+// build/tests/tests_metrics "[.bench][audit]"
+TEST_CASE("audit at the default run's size", "[.bench][audit]") {
+  torch::manual_seed(0);
+  auto make = [](int64_t n) {
+    gan::AuditSet s;
+    s.features = torch::randn({n, 128}).relu();
+    s.pixels = torch::randint(0, 256, {n, 1, 32, 32}).to(torch::kUInt8);
+    return s;
+  };
+  const gan::AuditSet train = make(60000), held = make(10000), fake = make(10000);
+  const auto t0 = std::chrono::steady_clock::now();
+  const gan::AuditResult r = gan::run_audit(train, held, fake, {});
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("audit of 10k vs 60k + 10k: %.1f s; parts %s\n", s, r.json["seconds"].dump().c_str());
+  CHECK_FALSE(r.copying);
 }

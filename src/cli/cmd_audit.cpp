@@ -266,6 +266,14 @@ int run_audit(int argc, char** argv) {
     throw UsageError("give either --checkpoint or --fake (with --real)");
   if (!from_ckpt && !args.count("real"))
     throw UsageError("--fake needs --real (a config file or a folder of training images)");
+  // Usage errors first, before any weights or data load.
+  const bool real_config = from_ckpt || is_config_file(args["real"].as<std::string>());
+  if (real_config && args.count("held-out"))
+    throw UsageError(
+        "--held-out is for a --real folder; a config's held-out set is its other "
+        "split (data.split)");
+  if (!real_config && !args.count("held-out"))
+    throw UsageError("--real is a folder: give --held-out (real images not trained on) too");
   const std::string classes_mode = args["classes"].as<std::string>();
   if (classes_mode != "auto" && classes_mode != "on" && classes_mode != "off")
     throw UsageError("--classes must be auto, on or off (got '" + classes_mode + "')");
@@ -350,17 +358,11 @@ int run_audit(int argc, char** argv) {
   DataConfig train_data = cfg.data;
   if (real_is_config) {
     if (!from_ckpt) train_data = load_config(real_spec).data;
-    if (args.count("held-out"))
-      throw UsageError(
-          "--held-out is for a --real folder; a config's held-out set is its other "
-          "split (data.split)");
     train =
         real_from_config(*det, train_data, mc.num_real, classes, cache ? &*cache : nullptr, batch);
     held = real_from_config(*det, held_out_split(train_data), args["num-held-out"].as<int64_t>(),
                             false, cache ? &*cache : nullptr, batch);
   } else {
-    if (!args.count("held-out"))
-      throw UsageError("--real is a folder: give --held-out (real images not trained on) too");
     train = real_from_folder(*det, real_spec, mc.num_real, 0, 0, classes, batch);
     const int channels = static_cast<int>(train.set.pixels.size(1));
     const int64_t size = train.set.pixels.size(2);
