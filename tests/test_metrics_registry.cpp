@@ -89,10 +89,12 @@ TEST_CASE("metric names are checked against the registry", "[metrics][registry]"
   CHECK(gan::parse_metric_names("fid, kid,pr") == std::vector<std::string>{"fid", "kid", "pr"});
   CHECK_THROWS_AS(gan::parse_metric_names("fid,lpips"), gan::ConfigError);
   // An unknown name lists the known ones.
-  CHECK_THROWS_WITH(gan::parse_metric_names("lpips"),
-                    Catch::Contains("unknown metric 'lpips'") &&
-                        Catch::Contains("known: class_acc, dc, fid, is, kid, pr, prdc"));
-  CHECK_THROWS_WITH(gan::metric_spec("lpips"), Catch::Contains("known: class_acc, dc"));
+  CHECK_THROWS_WITH(
+      gan::parse_metric_names("lpips"),
+      Catch::Contains("unknown metric 'lpips'") &&
+          Catch::Contains("known: authenticity, class_acc, dc, fid, is, kid, pr, prdc"));
+  CHECK_THROWS_WITH(gan::metric_spec("lpips"),
+                    Catch::Contains("known: authenticity, class_acc, dc"));
   CHECK(gan::metrics_need_probs({"fid", "is"}));
   CHECK_FALSE(gan::metrics_need_probs({"fid", "kid"}));
 }
@@ -132,7 +134,8 @@ TEST_CASE("headlines and directions of the known metrics", "[metrics][registry]"
       {"pr", {"precision", Direction::higher_is_better}},
       {"dc", {"coverage", Direction::higher_is_better}},
       {"prdc", {"coverage", Direction::higher_is_better}},
-      {"class_acc", {"class_acc", Direction::higher_is_better}}};
+      {"class_acc", {"class_acc", Direction::higher_is_better}},
+      {"authenticity", {"authenticity", Direction::higher_is_better}}};
   for (const auto& [name, want] : expected) {
     INFO(name);
     CHECK(gan::metric_spec(name).headline == want.first);
@@ -181,7 +184,7 @@ TEST_CASE("metrics.best outside metrics.names, or unknown, is a clear error",
   const std::string unknown = error_of([&] { gan::validate_components(cfg); });
   CHECK_THAT(unknown, Catch::Contains("metrics.best: unknown metric 'lpips'") &&
                           Catch::Contains("metrics.names: fid, prdc") &&
-                          Catch::Contains("known metrics: class_acc, dc"));
+                          Catch::Contains("known metrics: authenticity, class_acc, dc"));
   CHECK_THROWS_AS(gan::check_best_metric("lpips", {"lpips"}), gan::ConfigError);
 }
 

@@ -109,7 +109,9 @@ int run_evaluate(int argc, char** argv) {
       "real-stats", "Real mu/sigma .npz (pytorch-fid, clean-fid); FID only",
       cxxopts::value<std::string>())("fake-stats", "Generated mu/sigma .npz; FID only",
                                      cxxopts::value<std::string>())(
-      "metrics", "Comma-separated: fid,kid,is,pr,dc,prdc,class_acc (default: metrics.names or fid)",
+      "metrics",
+      "Comma-separated: fid,kid,is,pr,dc,prdc,class_acc,authenticity (default: metrics.names or "
+      "fid)",
       cxxopts::value<std::string>())("num",
                                      "Generated images (default metrics.num_fake; folders: all)",
                                      cxxopts::value<int64_t>())(

@@ -14,5 +14,6 @@ int run_data(int argc, char** argv);              // gan data inspect|bench
 int run_train_classifier(int argc, char** argv);  // gan train-classifier
 int run_bench(int argc, char** argv);             // gan bench
 int run_verify(int argc, char** argv);            // gan verify
+int run_audit(int argc, char** argv);             // gan audit
 
 }  // namespace gan::cli

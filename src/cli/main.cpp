@@ -27,6 +27,8 @@ const Command kCommands[] = {
     {"verify", gan::cli::run_verify,
      "Regenerate images from their provenance metadata and compare bit for bit"},
     {"evaluate", gan::cli::run_evaluate, "Compute FID/KID/IS/PR/DC for checkpoints or folders"},
+    {"audit", gan::cli::run_audit,
+     "Audit generated images for training-set copying and class balance"},
     {"config", gan::cli::run_config, "Validate and print the resolved config (dry run)"},
     {"info", gan::cli::run_info, "Versions, device, threads, BLAS; networks of a config"},
     {"data", gan::cli::run_data, "Inspect or benchmark a dataset (data inspect|bench)"},

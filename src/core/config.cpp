@@ -400,7 +400,7 @@ const Table& key_table() {
     // metrics
     t.add_list("metrics.names", REF(metrics.names),
                "Metrics computed during training and by default in evaluate: fid, kid, is, pr, "
-               "dc, prdc, class_acc.");
+               "dc, prdc, class_acc, authenticity.");
     t.add_float("metrics.every_kimg", REF(metrics.every_kimg),
                 "Evaluate every this many kimg during training (0 = only at the end).",
                 in_range(0, 1e9));
