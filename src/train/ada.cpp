@@ -1,5 +1,6 @@
 #include "src/train/ada.h"
 
+#include <torch/autograd.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -63,6 +64,48 @@ torch::Tensor rotate2d(int64_t n, const torch::Tensor& c, const torch::Tensor& s
 
 torch::Tensor keep_where(const torch::Tensor& gate, const torch::Tensor& value, double otherwise) {
   return torch::where(gate, value, torch::full_like(value, otherwise));
+}
+
+// grid_sample with reflection (align_corners) whose backward is differentiable again, as
+// NVIDIA's grid_sample_gradfix: LibTorch 1.13 has no derivative of grid_sampler_2d_backward, and
+// R1 backpropagates through D's input gradient. The resampling is linear in the image, x -> W x
+// (W from the grid, which needs no gradient): the backward is W^T g, and its derivative with
+// respect to g is W again.
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+struct GridSample : torch::autograd::Function<GridSample> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input,
+                               const torch::Tensor& grid, int64_t mode) {
+    ctx->save_for_backward({input, grid});
+    ctx->saved_data["mode"] = mode;
+    return at::grid_sampler_2d(input, grid, mode, /*padding_mode=reflection*/ 2, true);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads);
+};
+
+struct GridSampleBackward : torch::autograd::Function<GridSampleBackward> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& grad_out,
+                               const torch::Tensor& input, const torch::Tensor& grid,
+                               int64_t mode) {
+    ctx->save_for_backward({grid});
+    ctx->saved_data["mode"] = mode;
+    return std::get<0>(
+        at::grid_sampler_2d_backward(grad_out, input, grid, mode, 2, true, {true, false}));
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const torch::Tensor grid = ctx->get_saved_variables()[0];
+    const int64_t mode = ctx->saved_data["mode"].toInt();
+    return {GridSample::apply(grads[0], grid, mode), torch::Tensor(), torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+variable_list GridSample::backward(AutogradContext* ctx, variable_list grads) {
+  const auto saved = ctx->get_saved_variables();
+  const int64_t mode = ctx->saved_data["mode"].toInt();
+  return {GridSampleBackward::apply(grads[0], saved[0], saved[1], mode), torch::Tensor(),
+          torch::Tensor()};
 }
 
 void check_images(const torch::Tensor& x) {
@@ -217,8 +260,7 @@ torch::Tensor ada_apply_geometric(const torch::Tensor& x, const torch::Tensor& g
     const torch::Tensor grid = torch::affine_grid_generator(theta, {k, x.size(1), h, w},
                                                             /*align_corners=*/true);
     // Padding mode 2 = reflection (about the edge pixel centres with align_corners).
-    const torch::Tensor moved =
-        torch::grid_sampler(xf.index_select(0, idx), grid, interpolation, 2, true);
+    const torch::Tensor moved = GridSample::apply(xf.index_select(0, idx), grid, interpolation);
     out = out.index_copy(0, idx, moved);
   };
   // Interpolation modes: 0 bilinear, 1 nearest, 2 bicubic.
