@@ -82,6 +82,7 @@ TEST_CASE("every model and loss combination trains a few steps", "[trainer]") {
        "augment.policy=[color, translation, cutout]"},
       {"loss.type=wgan", "loss.gp.lambda=10", "train.n_critic=2", "model.d.norm=none"},
       {"loss.type=lsgan", "loss.r1.gamma=1", "loss.r1.interval=2"},
+      {"augment.type=ada", "augment.p=0.5", "augment.interval=1", "loss.r1.gamma=1"},
       {"model.conditional=true", "loss.type=hinge", "model.d.spectral_norm=true"},
       {"train.accumulate=4", "model.init=orthogonal"},
       {"model.g.type=resnet", "model.d.type=resnet", "data.resolution=32", "loss.type=hinge",

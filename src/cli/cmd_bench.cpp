@@ -133,10 +133,10 @@ int run_bench(int argc, char** argv) {
       "threads", "LibTorch threads (0 = runtime.threads of the config, auto = cores)",
       cxxopts::value<int>()->default_value("0"))(
       "cases",
-      "Comma-separated subset of: train_dcgan_32, train_dcgan_64, train_default, generate, "
-      "features, peak",
+      "Comma-separated subset of: train_dcgan_32, train_dcgan_64, train_default, augment_ada_32, "
+      "generate, features, peak",
       cxxopts::value<std::string>()->default_value(
-          "peak,train_dcgan_32,train_dcgan_64,train_default,generate,features"))(
+          "peak,train_dcgan_32,train_dcgan_64,train_default,augment_ada_32,generate,features"))(
       "steps", "Timed training steps (0 = per-case default)",
       cxxopts::value<int>()->default_value("0"))(
       "precision",
@@ -187,7 +187,8 @@ int run_bench(int argc, char** argv) {
     std::string c;
     while (std::getline(list, c, ',')) {
       static const std::set<std::string> known = {
-          "train_dcgan_32", "train_dcgan_64", "train_default", "generate", "features", "peak"};
+          "train_dcgan_32", "train_dcgan_64", "train_default", "augment_ada_32",
+          "generate",       "features",       "peak"};
       if (!known.count(c)) throw UsageError("--cases: unknown case '" + c + "'");
       cases.insert(c);
     }
@@ -345,6 +346,31 @@ int run_bench(int argc, char** argv) {
       s.warmup = 2;
       train_case("train_default_reference", s, reals, note + ", conv_transpose2d");
     }
+  }
+
+  // --- augmentation ---------------------------------------------------------------------------
+  if (cases.count("augment_ada_32")) {
+    // ADA's bgc pipeline alone at p = 1 (every op drawn for every image), batch 64, 3 x 32 x 32.
+    std::printf("\n%-26s %8s %12s %8s\n", "case", "img/s", "fwd+bwd img/s", "RSS MiB");
+    reset_peak_rss();
+    ComponentConfig ada("augment", "ada");
+    ada.set("p", 1.0).set("adjust", false);
+    const int iters = quick ? 5 : 20;
+    const double fwd = bench_augment(ada, 64, 3, 32, 2, iters, false, device);
+    const double fwd_bwd = bench_augment(ada, 64, 3, 32, 2, iters, true, device);
+    const double rss = peak_rss_mb();
+    std::printf("%-26s %8.1f %12.1f %8.0f\n", "augment_ada_32", fwd, fwd_bwd, rss);
+    std::fflush(stdout);
+    report.add({{"case", "augment_ada_32"},
+                {"img_per_s", fwd},
+                {"img_per_s_forward_backward", fwd_bwd},
+                {"peak_rss_mb", rss},
+                {"batch", 64},
+                {"resolution", 32},
+                {"channels", 3},
+                {"timed_iters", iters},
+                {"note", "augment: {type: ada, p: 1, adjust: false}, bicubic"},
+                {"machine", machine}});
   }
 
   // --- generation ---------------------------------------------------------------------------

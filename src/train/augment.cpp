@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "src/core/errors.h"
+#include "src/train/ada.h"
 
 namespace gan {
 namespace {
@@ -25,6 +26,33 @@ class DiffAugment : public Augment {
   std::vector<std::string> policy_;
 };
 
+class AdaAugment : public Augment {
+ public:
+  explicit AdaAugment(const ComponentConfig& c)
+      : strengths_(ada_strengths(c)),
+        resample_(ada_resample(c)),
+        schedule_(ada_schedule_options(c)) {}
+  torch::Tensor apply(const torch::Tensor& x, const BatchRows& rows) override {
+    return ada_augment(x, strengths_, schedule_.p(), rows, resample_);
+  }
+  void observe_real_logits(const torch::Tensor& logits) override { schedule_.observe(logits); }
+  void end_step(int64_t images, const std::function<double(double)>& global_sum) override {
+    schedule_.end_step(images, global_sum);
+  }
+  std::map<std::string, double> stats() const override {
+    return {{"augment_p", schedule_.p()}, {"r_t", schedule_.r_t()}};
+  }
+  std::map<std::string, double> state() const override { return schedule_.state(); }
+  void load_state(const std::map<std::string, double>& state) override {
+    schedule_.load_state(state);
+  }
+
+ private:
+  AdaStrengths strengths_;
+  AdaResample resample_;
+  AdaSchedule schedule_;
+};
+
 struct AugmentEntry {
   ComponentSchema schema;
   std::function<std::unique_ptr<Augment>(const ComponentConfig&)> make;
@@ -41,6 +69,7 @@ const std::vector<AugmentEntry>& entries() {
        [](const ComponentConfig& c) {
          return std::make_unique<DiffAugment>(c.get_strings("policy"));
        }},
+      {ada_schema(), [](const ComponentConfig& c) { return std::make_unique<AdaAugment>(c); }},
   };
   return e;
 }

@@ -127,6 +127,27 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
   return result;
 }
 
+double bench_augment(const ComponentConfig& augment, int64_t batch, int64_t channels, int64_t res,
+                     int warmup, int iters, bool backward, c10::Device device) {
+  auto aug = make_augment(augment);
+  const torch::Tensor x = torch::rand({batch, channels, res, res}, device) * 2 - 1;
+  double seconds = 0;
+  for (int i = 0; i < warmup + iters; ++i) {
+    const auto t0 = Clock::now();
+    if (backward) {
+      const torch::Tensor in = x.detach().requires_grad_(true);
+      aug->apply(in, BatchRows{}).sum().backward();
+      TORCH_CHECK(in.grad().defined(), "bench: the augmentation passed no gradient");
+    } else {
+      torch::NoGradGuard no_grad;
+      aug->apply(x, BatchRows{});
+    }
+    if (device.is_cuda()) torch::cuda::synchronize();
+    if (i >= warmup) seconds += seconds_since(t0);
+  }
+  return seconds > 0 ? double(batch) * iters / seconds : 0;
+}
+
 double bench_generate(GeneratorImpl& g, int64_t batch, int warmup, int iters, Precision precision) {
   const bool was_training = g.is_training();
   g.eval();

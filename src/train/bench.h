@@ -68,6 +68,11 @@ double train_flops_per_image(double g_flops, double d_flops);
 // formulation, or back.
 void set_fast_layers(torch::nn::Module& net, bool fast);
 
+// Throughput (images/s) of an augmentation alone on [batch, channels, res, res] images in
+// [-1, 1]: apply(), plus a backward pass to the input when `backward` (as G's gradient takes it).
+double bench_augment(const ComponentConfig& augment, int64_t batch, int64_t channels, int64_t res,
+                     int warmup, int iters, bool backward, c10::Device device = c10::kCPU);
+
 // Generation throughput of G (on its device) in eval mode under inference mode, batches of
 // `batch`, the images copied to the CPU as fp32.
 double bench_generate(GeneratorImpl& g, int64_t batch, int warmup, int iters,

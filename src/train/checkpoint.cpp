@@ -9,6 +9,7 @@
 
 #include "src/core/files.h"
 #include "src/core/zip_check.h"
+#include "src/train/augment.h"
 #include "src/train/checkpoint_checksum.h"
 
 namespace gan {
@@ -120,6 +121,11 @@ void save_checkpoint(const std::string& path, const Config& cfg, const Checkpoin
     opt->save(sub);
     archive.write(name, sub);
   }
+  if (parts.augment) {
+    c10::Dict<std::string, double> state;
+    for (const auto& [key, value] : parts.augment->state()) state.insert(key, value);
+    if (!state.empty()) archive.write("augment_state", c10::IValue(state));
+  }
   {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
@@ -196,6 +202,24 @@ void load_checkpoint(const std::string& path, const CheckpointParts& parts, bool
     } catch (const c10::Error& e) {
       throw std::runtime_error(path + ": cannot restore " + std::string(name) + ": " +
                                e.what_without_backtrace());
+    }
+  }
+  c10::IValue augment_state;
+  if (parts.augment && archive.try_read("augment_state", augment_state)) {
+    if (!augment_state.isGenericDict()) {
+      throw std::runtime_error(path + ": checkpoint's augment_state is not a dictionary");
+    }
+    std::map<std::string, double> state;
+    for (const auto& entry : augment_state.toGenericDict()) {
+      if (!entry.key().isString() || !entry.value().isDouble()) {
+        throw std::runtime_error(path + ": checkpoint's augment_state holds a non-number");
+      }
+      state[entry.key().toStringRef()] = entry.value().toDouble();
+    }
+    try {
+      parts.augment->load_state(state);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(path + ": cannot restore the augmentation: " + e.what());
     }
   }
   if (restore_rng) {

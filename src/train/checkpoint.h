@@ -14,6 +14,8 @@
 
 namespace gan {
 
+class Augment;
+
 // 2: the config is stored in the component layout (model.g.width). Format 1 (flat keys, such as
 // model.g_width) still loads: its config is translated (docs/configuration.md, "Renamed keys").
 constexpr int64_t kCheckpointFormatVersion = 2;
@@ -39,6 +41,9 @@ struct CheckpointParts {
   torch::nn::Module* g_ema = nullptr;
   torch::optim::Optimizer* opt_g = nullptr;
   torch::optim::Optimizer* opt_d = nullptr;
+  // Its state() (ADA's p and accumulators) is stored under "augment_state"; a checkpoint
+  // without one (older, or saved without augmentation state) leaves the augmentation as built.
+  Augment* augment = nullptr;
 };
 
 // Serialises to `path` atomically (temporary file, fsync, rename). On failure (full disk, no

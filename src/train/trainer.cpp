@@ -97,7 +97,8 @@ struct TrainingRun {
   std::shared_ptr<TrainEvaluator> evaluator;  // null: no in-training evaluation
 
   CheckpointParts parts() {
-    return {g.get(), d.get(), g_ema.get(), &step->optimizer_g(), &step->optimizer_d()};
+    return {g.get(),      d.get(), g_ema.get(), &step->optimizer_g(), &step->optimizer_d(),
+            augment.get()};
   }
 
   // Collectives over the ranks; identities in one process.

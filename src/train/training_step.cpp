@@ -141,6 +141,8 @@ StepResult TrainingStep::run(int64_t step, const std::function<Batch()>& next_re
               phase.adversarial);
   }
   result.phase_seconds_g = seconds_since(t0);
+  // An adaptive augmentation (ADA) takes its step here: every rank, the same collectives.
+  augment_.end_step(result.images, sync.global_sum);
   result.optimizer_seconds_d = optimizer_seconds_d_;
   result.optimizer_seconds_g = optimizer_seconds_g_;
   return result;
