@@ -160,7 +160,7 @@ TEST_CASE("factories reject unknown names, resolutions and missing classes", "[m
   cfg.g.type = "stylegan9";
   CHECK_THROWS_MATCHES(gan::make_generator(cfg, gan::NetworkShape{32, 1, 0}), gan::ConfigError,
                        Catch::Message("model.g.type: unknown generator 'stylegan9' (known: "
-                                      "dcgan, mlp, resnet)"));
+                                      "dcgan, mlp, resnet, stylegan2)"));
   cfg = gan::ModelConfig();
   CHECK_THROWS_AS(gan::make_generator(cfg, gan::NetworkShape{48, 1, 0}), gan::ConfigError);
   CHECK_THROWS_AS(gan::make_discriminator(cfg, gan::NetworkShape{512, 1, 0}), gan::ConfigError);
