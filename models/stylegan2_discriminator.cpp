@@ -152,8 +152,8 @@ torch::Tensor StyleGan2DiscriminatorImpl::forward(const torch::Tensor& images,
   if (mapping) {
     TORCH_CHECK(labels.defined(), "a conditional discriminator needs labels");
     const torch::Tensor c =
-        labels.is_floating_point()
-            ? labels.reshape({images.size(0), options.num_classes()})
+        labels.is_floating_point() && labels.dim() == 2  // class vectors; else indices
+            ? labels
             : torch::one_hot(labels.reshape({-1}).to(torch::kLong), options.num_classes())
                   .to(torch::kFloat32);
     cmap = mapping->forward({}, c);

@@ -81,7 +81,8 @@ TORCH_MODULE(DiscriminatorEpilogue);
 class StyleGan2DiscriminatorImpl : public DiscriminatorImpl {
  public:
   explicit StyleGan2DiscriminatorImpl(const StyleGan2DiscriminatorOptions& options);
-  // images [N, C, res, res], labels int64 [N] or float class vectors [N, num_classes] -> [N].
+  // images [N, C, res, res], labels: class indices [N] or float class vectors
+  // [N, num_classes] -> [N].
   torch::Tensor forward(const torch::Tensor& images, const torch::Tensor& labels) override;
 
   StyleGan2DiscriminatorOptions options;

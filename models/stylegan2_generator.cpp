@@ -143,9 +143,9 @@ torch::Tensor StyleGan2GeneratorImpl::mapping(const torch::Tensor& z, const torc
   torch::Tensor c;
   if (options.num_classes() > 0) {
     TORCH_CHECK(labels.defined(), "a conditional generator needs labels");
-    if (labels.is_floating_point()) {
-      c = labels.reshape({zz.size(0), options.num_classes()});
-    } else {
+    if (labels.is_floating_point() && labels.dim() == 2) {  // class vectors [N, classes]
+      c = labels;
+    } else {  // class indices (the framework may hand them over as floats)
       c = torch::one_hot(labels.reshape({-1}).to(torch::kLong), options.num_classes())
               .to(torch::kFloat32);
     }

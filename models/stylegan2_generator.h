@@ -91,7 +91,7 @@ class StyleGan2GeneratorImpl : public GeneratorImpl {
   torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& labels) override;
   int z_dim() const override { return static_cast<int>(options.z_dim()); }
 
-  // W-space API. `labels`: int64 class indices [N] or float class vectors [N, num_classes]
+  // W-space API. `labels`: class indices [N] or float class vectors [N, num_classes]
   // (ignored when unconditional). psi != 1 truncates the first `cutoff` ws (all when < 0)
   // toward w_avg. Returns ws [N, num_ws, w_dim].
   torch::Tensor mapping(const torch::Tensor& z, const torch::Tensor& labels, double psi = 1.0,

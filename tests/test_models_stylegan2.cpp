@@ -390,6 +390,10 @@ TEST_CASE("stylegan2 G and D at 32 and 64 through the registry: shapes, gradient
       CHECK_FALSE(torch::equal(sg->w_avg(), w_avg0));  // tracked in training mode
       const torch::Tensor logits = d->forward(images, labels);
       REQUIRE(logits.sizes() == torch::IntArrayRef({n}));
+      if (conditional) {  // class indices may come as floats (the trainer's batches)
+        torch::NoGradGuard no_grad;
+        CHECK(torch::allclose(d->forward(images, labels.to(torch::kFloat32)), logits));
+      }
       CHECK(torch::isfinite(logits).all().item<bool>());
 
       // A non-linear loss so that no gradient vanishes by symmetry; noise strengths start at 0
