@@ -8,6 +8,8 @@
 #include "models/layers.h"
 #include "models/mlp.h"
 #include "models/resnet.h"
+#include "models/stylegan2_discriminator.h"
+#include "models/stylegan2_generator.h"
 #include "src/core/errors.h"
 
 namespace gan {
@@ -25,13 +27,14 @@ int64_t classes(const ModelConfig& cfg, const NetworkShape& shape) {
 // One line per architecture.
 const std::vector<GeneratorEntry>& generator_entries() {
   static const std::vector<GeneratorEntry> entries = {
-      dcgan_generator_entry(), resnet_generator_entry(), mlp_generator_entry()};
+      dcgan_generator_entry(), resnet_generator_entry(), mlp_generator_entry(),
+      stylegan2_generator_entry()};
   return entries;
 }
 
 const std::vector<DiscriminatorEntry>& discriminator_entries() {
-  static const std::vector<DiscriminatorEntry> entries = {dcgan_discriminator_entry(),
-                                                          resnet_discriminator_entry()};
+  static const std::vector<DiscriminatorEntry> entries = {
+      dcgan_discriminator_entry(), resnet_discriminator_entry(), stylegan2_discriminator_entry()};
   return entries;
 }
 

@@ -111,7 +111,8 @@ TEST_CASE("an unknown key suggests the closest valid key", "[config]") {
                              "belongs to synthetic_shapes"));
   CHECK_THAT(
       error_of([] { gan::default_config({"model.g.type=stylegan9"}); }),
-      Catch::Contains("model.g.type: unknown generator 'stylegan9' (known: dcgan, mlp, resnet)"));
+      Catch::Contains(
+          "model.g.type: unknown generator 'stylegan9' (known: dcgan, mlp, resnet, stylegan2)"));
 }
 
 TEST_CASE("wrong types are errors, not coercions", "[config]") {

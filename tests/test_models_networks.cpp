@@ -107,7 +107,8 @@ TEST_CASE("DCGAN works at every resolution, conditional and not", "[models][dcga
 
 TEST_CASE("DCGAN variants: no norm, spectral norm, one-hot conditioning", "[models][dcgan]") {
   gan::ModelConfig cfg = model_config("dcgan", 4, true);
-  cfg.g.set("norm", std::string("none"));  // conditional G without batch norm appends a one-hot vector to z
+  cfg.g.set("norm",
+            std::string("none"));  // conditional G without batch norm appends a one-hot vector to z
   cfg.d.set("norm", std::string("none"));
   cfg.g.set("spectral_norm", bool(true));
   cfg.d.set("spectral_norm", bool(true));
@@ -159,7 +160,7 @@ TEST_CASE("factories reject unknown names, resolutions and missing classes", "[m
   cfg.g.type = "stylegan9";
   CHECK_THROWS_MATCHES(gan::make_generator(cfg, gan::NetworkShape{32, 1, 0}), gan::ConfigError,
                        Catch::Message("model.g.type: unknown generator 'stylegan9' (known: "
-                                      "dcgan, mlp, resnet)"));
+                                      "dcgan, mlp, resnet, stylegan2)"));
   cfg = gan::ModelConfig();
   CHECK_THROWS_AS(gan::make_generator(cfg, gan::NetworkShape{48, 1, 0}), gan::ConfigError);
   CHECK_THROWS_AS(gan::make_discriminator(cfg, gan::NetworkShape{512, 1, 0}), gan::ConfigError);
@@ -173,8 +174,8 @@ TEST_CASE("factories reject unknown names, resolutions and missing classes", "[m
   cfg.conditional = false;
   cfg.init = "kaiming";
   CHECK_THROWS_AS(gan::make_generator(cfg, gan::NetworkShape{32, 1, 0}), gan::ConfigError);
-  CHECK(gan::generator_types() == std::vector<std::string>{"dcgan", "mlp", "resnet"});
-  CHECK(gan::discriminator_types() == std::vector<std::string>{"dcgan", "resnet"});
+  CHECK(gan::generator_types() == std::vector<std::string>{"dcgan", "mlp", "resnet", "stylegan2"});
+  CHECK(gan::discriminator_types() == std::vector<std::string>{"dcgan", "resnet", "stylegan2"});
 }
 
 TEST_CASE("initialisers have the intended statistics", "[models][init]") {
