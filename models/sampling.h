@@ -28,6 +28,10 @@ struct GeneratorHandle {
 torch::Tensor latent_for_seed(int64_t seed, int z_dim, double truncation = 0.0,
                               const std::string& mode = "resample");
 
+// Spherical interpolation between latents a and b at t in [0, 1], falling back to linear for
+// (nearly) parallel latents. Shared by `gan generate --interp slerp` and `gan serve`.
+torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t);
+
 // The requested classes of samples [start, start + count): sample i gets class i mod C for a
 // conditional model; undefined for an unconditional one.
 torch::Tensor sample_classes(const GeneratorHandle& generator, int64_t start, int64_t count);

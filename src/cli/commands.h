@@ -13,5 +13,6 @@ int run_info(int argc, char** argv);
 int run_data(int argc, char** argv);              // gan data inspect|bench
 int run_train_classifier(int argc, char** argv);  // gan train-classifier
 int run_bench(int argc, char** argv);             // gan bench
+int run_serve(int argc, char** argv);             // gan serve
 
 }  // namespace gan::cli
