@@ -27,12 +27,24 @@ torch::Tensor latent_for_seed(int64_t seed, int z_dim, double truncation, const 
   return z;
 }
 
+namespace {
+
 torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
   const double cos_theta = (a.dot(b) / (a.norm() * b.norm())).clamp(-1.0, 1.0).item<double>();
   const double theta = std::acos(cos_theta);
   if (std::abs(std::sin(theta)) < 1e-6) return a * (1 - t) + b * t;
   return a * (std::sin((1 - t) * theta) / std::sin(theta)) +
          b * (std::sin(t * theta) / std::sin(theta));
+}
+
+}  // namespace
+
+torch::Tensor interpolate_latents(const torch::Tensor& a, const torch::Tensor& b, int step,
+                                  int steps, const std::string& mode) {
+  if (step == 0) return a;
+  if (step == steps - 1) return b;
+  const double t = double(step) / double(steps - 1);
+  return mode == "lerp" ? a * (1 - t) + b * t : slerp(a, b, t);
 }
 
 torch::Tensor sample_classes(const GeneratorHandle& generator, int64_t start, int64_t count) {

@@ -28,9 +28,10 @@ struct GeneratorHandle {
 torch::Tensor latent_for_seed(int64_t seed, int z_dim, double truncation = 0.0,
                               const std::string& mode = "resample");
 
-// Spherical interpolation between latents a and b at t in [0, 1], falling back to linear for
-// (nearly) parallel latents. Shared by `gan generate --interp slerp` and `gan serve`.
-torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t);
+// Frame `step` of `steps` (endpoints included) between latents `a` and `b`, by "lerp" or "slerp"
+// (spherical; linear for nearly parallel latents). Frames 0 and steps-1 are exactly a and b.
+torch::Tensor interpolate_latents(const torch::Tensor& a, const torch::Tensor& b, int step,
+                                  int steps, const std::string& mode);
 
 // The requested classes of samples [start, start + count): sample i gets class i mod C for a
 // conditional model; undefined for an unconditional one.

@@ -82,6 +82,15 @@ std::pair<int, int> parse_grid(const std::string& text) {
   return {std::stoi(m[1].str()), std::stoi(m[2].str())};
 }
 
+// Spherical interpolation with the linear fallback for (nearly) parallel latents.
+torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
+  const double cos_theta = (a.dot(b) / (a.norm() * b.norm())).clamp(-1.0, 1.0).item<double>();
+  const double theta = std::acos(cos_theta);
+  if (std::abs(std::sin(theta)) < 1e-6) return a * (1 - t) + b * t;
+  return a * (std::sin((1 - t) * theta) / std::sin(theta)) +
+         b * (std::sin(t * theta) / std::sin(theta));
+}
+
 // One job: a latent, an optional class, and the file stem it is written under.
 struct Item {
   torch::Tensor z;

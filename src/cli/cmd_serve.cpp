@@ -38,6 +38,13 @@ int run_serve(int argc, char** argv) {
   options.parse_positional({"run_dir"});
   auto args = parse(options, argc, argv);
   if (!args) return 0;
+  // SIGINT/SIGTERM are taken by this thread (sigwait below), which stops the server; blocked
+  // before any other thread (LibTorch's, the server's) starts, so all of them inherit the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   serve::ServeOptions o;
   if (args->count("run_dir")) o.run_dir = (*args)["run_dir"].as<std::string>();
@@ -63,13 +70,6 @@ int run_serve(int argc, char** argv) {
   const std::string host = o.host;
 
   serve::Server server(std::move(o));
-  // SIGINT/SIGTERM are taken by one thread that stops the server; every other thread (the
-  // server's, LibTorch's) inherits the blocked mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   const int port = server.start();
   if (host != "127.0.0.1" && host != "localhost" && host != "::1") {
     spdlog::warn(

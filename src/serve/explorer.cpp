@@ -260,11 +260,7 @@ std::string Explorer::render(const std::string& checkpoint, const ExplorerReques
     const torch::Tensor b =
         latent_for_seed(request.seeds[1], z_dim, request.trunc, request.trunc_mode);
     for (int s = 0; s < request.steps; ++s) {
-      const double t = double(s) / double(request.steps - 1);
-      zs.push_back(s == 0                     ? a
-                   : s == request.steps - 1   ? b
-                   : request.interp == "lerp" ? a * (1 - t) + b * t
-                                              : slerp(a, b, t));
+      zs.push_back(interpolate_latents(a, b, s, request.steps, request.interp));
       labels.push_back(seed_class(request.seeds[0]));
     }
   }
@@ -274,9 +270,10 @@ std::string Explorer::render(const std::string& checkpoint, const ExplorerReques
   std::vector<torch::Tensor> images;
   for (size_t first = 0; first < zs.size(); first += 16) {
     if (std::chrono::steady_clock::now() > deadline) {
-      throw RequestError(504, "generation took longer than the " +
-                                  std::to_string(options_.timeout_s) +
-                                  " s limit (ask for fewer images)");
+      char limit[32];
+      std::snprintf(limit, sizeof(limit), "%g", options_.timeout_s);
+      throw RequestError(504, std::string("generation took longer than the ") + limit +
+                                  " s limit (ask for fewer images, or a longer --timeout)");
     }
     const size_t last = std::min(zs.size(), first + 16);
     std::vector<torch::Tensor> batch(zs.begin() + long(first), zs.begin() + long(last));

@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -61,6 +62,7 @@ struct Server::Impl {
   Explorer explorer;
   httplib::Server http;
   std::thread thread;
+  std::atomic<bool> listen_ended{false};
   int port = -1;
 
   explicit Impl(ServeOptions o)
@@ -284,9 +286,17 @@ void Server::run() {
 
 int Server::start() {
   const int port = bind();
-  impl_->thread = std::thread([this] { run(); });
+  impl_->thread = std::thread([this] {
+    run();
+    impl_->listen_ended = true;
+  });
   // stop() only ends a listen loop that has begun.
-  while (!impl_->http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!impl_->http.is_running() && !impl_->listen_ended) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (impl_->listen_ended) {
+    throw std::runtime_error("the server on port " + std::to_string(port) + " stopped at once");
+  }
   return port;
 }
 
