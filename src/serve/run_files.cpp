@@ -275,7 +275,8 @@ nlohmann::json metric_histories(const RunFolder& run) {
       // A metric this build does not know: its values are still shown, without a best.
     }
     nlohmann::json rows = nlohmann::json::array();
-    for (auto& row : read_jsonl(path, 0, 64u << 20)["rows"]) {
+    nlohmann::json read = read_jsonl(path, 0, 64u << 20);  // kept alive for the loop
+    for (auto& row : read["rows"]) {
       if (!row.contains("kimg") || !row.contains("results") || !row["results"].is_object()) {
         continue;
       }
