@@ -12,11 +12,13 @@ packages=(
   libopencv-dev libyaml-cpp-dev libcxxopts-dev libspdlog-dev catch2
   nlohmann-json3-dev zlib1g-dev
   libpng-dev libssl-dev # PNG text metadata and SHA-256 of generated images (docs/audit.md)
+  libcpp-httplib-dev    # the HTTP server of `gan serve`
   dataset-fashion-mnist # the default data: /usr/share/datasets/fashion-mnist
 )
-# Only for the scripts that produce reference numbers for tests (never needed to use gan).
+# Only for the scripts that produce reference numbers for tests, and the browser that the
+# `gan serve` page test drives headless (never needed to use gan; that test skips without it).
 if [ "${GAN_WITH_PYTHON:-0}" = "1" ]; then
-  packages+=(python3-torch python3-numpy python3-scipy)
+  packages+=(python3-torch python3-numpy python3-scipy chromium)
 fi
 
 missing=()

@@ -15,5 +15,6 @@ int run_train_classifier(int argc, char** argv);  // gan train-classifier
 int run_bench(int argc, char** argv);             // gan bench
 int run_verify(int argc, char** argv);            // gan verify
 int run_audit(int argc, char** argv);             // gan audit
+int run_serve(int argc, char** argv);             // gan serve
 
 }  // namespace gan::cli

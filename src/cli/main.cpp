@@ -36,6 +36,8 @@ const Command kCommands[] = {
      "Train the small classifier used as a metrics detector"},
     {"bench", gan::cli::run_bench,
      "Benchmark training, generation and feature extraction (table + JSON)"},
+    {"serve", gan::cli::run_serve,
+     "Watch runs and explore checkpoints in the browser (HTTP server)"},
 };
 
 void print_usage() {
