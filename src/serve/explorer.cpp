@@ -9,6 +9,8 @@
 
 #include "data/image_grid.h"
 #include "models/sampling.h"
+#include "src/core/sha256.h"
+#include "src/train/provenance.h"
 
 namespace gan::serve {
 namespace fs = std::filesystem;
@@ -70,14 +72,8 @@ std::string get(const std::map<std::string, std::string>& params, const std::str
 
 }  // namespace
 
-std::string encode_explorer_png(const cv::Mat& image, const ImageProvenance& provenance) {
-  // TODO(#17 provenance): when the library function that `gan generate` uses to write PNG text
-  // metadata lands on main, call it here with `provenance`; every explorer PNG passes through
-  // this one function.
-  (void)provenance;
-  std::vector<uchar> bytes;
-  if (!cv::imencode(".png", image, bytes)) throw std::runtime_error("PNG encoding failed");
-  return std::string(bytes.begin(), bytes.end());
+std::string encode_explorer_png(const cv::Mat& image, const Provenance& provenance) {
+  return encode_png(image, provenance_to_text(provenance));
 }
 
 ExplorerRequest parse_explorer_request(const std::map<std::string, std::string>& params) {
@@ -197,6 +193,24 @@ std::shared_ptr<const LoadedGenerator> Explorer::load(const std::string& checkpo
   return g;
 }
 
+std::string Explorer::checkpoint_sha256(const std::string& checkpoint) {
+  std::error_code ec;
+  const auto size = fs::file_size(checkpoint, ec);
+  const auto mtime = fs::last_write_time(checkpoint, ec);
+  const std::string key = checkpoint + "|" + std::to_string(size) + "|" +
+                          std::to_string(mtime.time_since_epoch().count());
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = sha_cache_.find(key);
+    if (it != sha_cache_.end()) return it->second;
+  }
+  const std::string sha = sha256_file_hex(checkpoint);  // outside the lock: large files take time
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (sha_cache_.size() > 64) sha_cache_.clear();
+  sha_cache_[key] = sha;
+  return sha;
+}
+
 nlohmann::json Explorer::info(const std::string& checkpoint, bool ema) {
   const auto start = std::chrono::steady_clock::now();
   auto slot = limiter_.acquire(start + std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -286,18 +300,22 @@ std::string Explorer::render(const std::string& checkpoint, const ExplorerReques
   }
   const cv::Mat grid = make_grid(torch::cat(images), cols);
 
-  ImageProvenance p;
-  p.checkpoint = checkpoint;
-  p.step = loaded->step;
-  p.kimg = loaded->kimg;
-  p.network = request.ema ? "G_ema" : "G";
-  p.seeds = request.seeds;
-  p.class_index = class_index;
-  p.trunc = request.trunc;
-  p.trunc_mode = request.trunc_mode;
-  p.interp = request.interp;
-  p.steps = request.interp.empty() ? 0 : request.steps;
-  p.cols = cols;
+  Provenance p = provenance_for(*loaded, checkpoint, checkpoint_sha256(checkpoint), request.ema,
+                                options_.device.str());
+  p.truncation = request.trunc;
+  p.truncation_mode = request.trunc_mode;
+  p.columns = cols;
+  if (request.interp.empty()) {
+    p.kind = request.seeds.size() == 1 ? "sample" : "grid";
+    for (int64_t seed : request.seeds) p.tiles.push_back({seed, seed_class(seed), -1, 0});
+  } else {
+    p.kind = "interp";
+    p.interp = request.interp;
+    p.interp_steps = request.steps;
+    for (int s = 0; s < request.steps; ++s) {
+      p.tiles.push_back({request.seeds[0], seed_class(request.seeds[0]), request.seeds[1], s});
+    }
+  }
   return encode_explorer_png(grid, p);
 }
 

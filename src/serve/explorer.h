@@ -23,6 +23,10 @@
 
 #include "src/train/generator_checkpoint.h"
 
+namespace gan {
+struct Provenance;
+}  // namespace gan
+
 namespace gan::serve {
 
 // A request the server answers with an HTTP error status and this message (as JSON).
@@ -37,24 +41,9 @@ constexpr int kMaxExplorerImages = 64;           // seeds in a grid, or frames o
 constexpr int64_t kMaxExplorerPixels = 1 << 24;  // of one response image: 16 Mpixel
 constexpr int64_t kMaxSeed = 4294967295LL;       // seeds are 0..2^32-1, as in StyleGAN
 
-// What an image was made from: written into every explorer PNG (encode_explorer_png).
-struct ImageProvenance {
-  std::string checkpoint;  // the file
-  int64_t step = 0;
-  double kimg = 0;
-  std::string network;  // G_ema or G
-  std::vector<int64_t> seeds;
-  int64_t class_index = -1;  // -1: seed mod classes (conditional) or none
-  double trunc = 0;
-  std::string trunc_mode;
-  std::string interp;  // "" or lerp/slerp
-  int steps = 0;
-  int cols = 0;
-};
-
-// The one place explorer images become PNG bytes, so that every image (shown or downloaded)
-// carries the same provenance as `gan generate` writes.
-std::string encode_explorer_png(const cv::Mat& image, const ImageProvenance& provenance);
+// The one place explorer images become PNG bytes: every image (shown or downloaded) carries the
+// provenance text that `gan generate` writes (src/train/provenance.h), so `gan verify` checks it.
+std::string encode_explorer_png(const cv::Mat& image, const Provenance& provenance);
 
 // A validated explorer request, from query parameters (`parse_explorer_request`).
 struct ExplorerRequest {
@@ -129,6 +118,8 @@ class Explorer {
 
  private:
   std::shared_ptr<const LoadedGenerator> load(const std::string& checkpoint, bool ema);
+  // SHA-256 of the checkpoint file for the provenance, computed once per cached generator.
+  std::string checkpoint_sha256(const std::string& checkpoint);
 
   ExplorerOptions options_;
   JobLimiter limiter_;
@@ -136,6 +127,7 @@ class Explorer {
   // Most recently used first; keyed by file, network, size and modification time (best.pt is
   // rewritten in place).
   std::list<std::pair<std::string, std::shared_ptr<const LoadedGenerator>>> cache_;
+  std::map<std::string, std::string> sha_cache_;  // same keys as cache_, without the network
 };
 
 }  // namespace gan::serve
