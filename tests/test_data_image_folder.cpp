@@ -146,8 +146,9 @@ TEST_CASE("unknown data.type lists the known types", "[data][registry]") {
   REQUIRE_THROWS_AS(make_dataset(cfg), ConfigError);
   REQUIRE_THROWS_WITH(make_dataset(cfg), Catch::Contains("imagenet_lmdb") &&
                                              Catch::Contains("mnist_idx") &&
-                                             Catch::Contains("synthetic_shapes"));
-  REQUIRE(dataset_types().size() == 4);
+                                             Catch::Contains("synthetic_shapes") &&
+                                             Catch::Contains("image_zip"));
+  REQUIRE(dataset_types().size() == 5);
 }
 
 TEST_CASE("image_folder: 16-bit and alpha images become 8-bit gray/RGB", "[data][folder]") {
