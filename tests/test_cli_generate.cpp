@@ -8,6 +8,7 @@
 #include "cli_helpers.h"
 #include "src/core/npy.h"
 #include "src/train/checkpoint.h"
+#include "tiny_checkpoint.h"
 
 #include <torch/torch.h>
 #include <opencv2/imgproc.hpp>
@@ -19,20 +20,8 @@ namespace {
 
 // Trains a tiny model once per configuration and returns its last checkpoint.
 std::string tiny_checkpoint(const std::string& name, const std::vector<std::string>& sets) {
-  const fs::path out =
-      fs::temp_directory_path() / ("gan_gen_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(out);
-  std::vector<std::string> args = {
-      "train",        "--config",   test_cli::config("synthetic_shapes_tiny.yaml"),
-      "--outdir",     out.string(), "--set",
-      "train.steps=2"};
-  for (const auto& s : sets) args.insert(args.end(), {"--set", s});
-  auto r = run(args);
-  INFO(r.err);
-  REQUIRE(r.code == 0);
-  auto ckpts = gan::list_checkpoints((out / "00000-synthetic_shapes_tiny").string());
-  REQUIRE(!ckpts.empty());
-  return ckpts[0];
+  return test_cli::train_tiny_checkpoint(
+      fs::temp_directory_path() / ("gan_gen_" + name + "_" + std::to_string(::getpid())), sets);
 }
 
 cv::Mat read(const fs::path& p) {

@@ -13,6 +13,7 @@
 #include "data/png_text.h"
 #include "src/core/files.h"
 #include "src/train/checkpoint.h"
+#include "tiny_checkpoint.h"
 
 namespace fs = std::filesystem;
 using Catch::Contains;
@@ -29,18 +30,7 @@ fs::path temp(const std::string& name) {
 
 // A tiny trained model (seconds); `sets` vary it.
 std::string tiny_checkpoint(const std::string& name, const std::vector<std::string>& sets) {
-  const fs::path out = temp("train_" + name);
-  std::vector<std::string> args = {
-      "train",        "--config",   test_cli::config("synthetic_shapes_tiny.yaml"),
-      "--outdir",     out.string(), "--set",
-      "train.steps=2"};
-  for (const auto& s : sets) args.insert(args.end(), {"--set", s});
-  auto r = run(args);
-  INFO(r.err);
-  REQUIRE(r.code == 0);
-  auto ckpts = gan::list_checkpoints((out / "00000-synthetic_shapes_tiny").string());
-  REQUIRE(!ckpts.empty());
-  return ckpts[0];
+  return test_cli::train_tiny_checkpoint(temp("train_" + name), sets);
 }
 
 // coreutils' sha256sum: an implementation independent of the one gan uses.

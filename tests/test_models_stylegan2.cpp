@@ -21,24 +21,15 @@
 #include "models/stylegan2_generator.h"
 #include "src/core/config.h"
 #include "src/core/errors.h"
+#include "tensor_fixture.h"
 
 namespace sg2 = gan::stylegan2;
 
 namespace {
 
 const std::map<std::string, torch::Tensor>& reference() {
-  static const std::map<std::string, torch::Tensor> arrays = [] {
-    const std::string path = std::string(GAN_TEST_DATA_DIR) + "/stylegan2_reference.pt";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
-    std::map<std::string, torch::Tensor> out;
-    for (const auto& item : torch::pickle_load(bytes).toGenericDict()) {
-      out[item.key().toStringRef()] = item.value().toTensor();
-    }
-    return out;
-  }();
+  static const std::map<std::string, torch::Tensor> arrays =
+      test_fixture::load_tensor_dict(std::string(GAN_TEST_DATA_DIR) + "/stylegan2_reference.pt");
   return arrays;
 }
 
