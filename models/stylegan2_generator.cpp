@@ -166,6 +166,14 @@ torch::Tensor StyleGan2GeneratorImpl::forward(const torch::Tensor& z, const torc
   return synthesis(mapping(z, labels));
 }
 
+torch::Tensor mix_styles(const torch::Tensor& ws, const torch::Tensor& other, int64_t cutoff) {
+  TORCH_CHECK(ws.sizes() == other.sizes(), "mix_styles: ws ", ws.sizes(), " and ", other.sizes(),
+              " differ");
+  const int64_t layers = ws.size(1);
+  if (cutoff >= layers) return ws;
+  return torch::cat({ws.narrow(1, 0, cutoff), other.narrow(1, cutoff, layers - cutoff)}, 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 GeneratorEntry stylegan2_generator_entry() {
   GeneratorEntry e;

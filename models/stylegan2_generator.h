@@ -101,6 +101,8 @@ class StyleGan2GeneratorImpl : public GeneratorImpl {
   int64_t num_ws() const { return synthesis_network->num_ws; }
   int64_t w_dim() const { return options.w_dim(); }
   const torch::Tensor& w_avg() const { return mapping_network->w_avg; }
+  // The noise inputs forward() uses (generation sets const: reproducible images).
+  void set_noise_mode(stylegan2::NoiseMode mode) { noise_mode_ = mode; }
 
   StyleGan2GeneratorOptions options;
   stylegan2::SynthesisNetwork synthesis_network{nullptr};  // "synthesis"
@@ -110,6 +112,9 @@ class StyleGan2GeneratorImpl : public GeneratorImpl {
   stylegan2::NoiseMode noise_mode_;
 };
 TORCH_MODULE(StyleGan2Generator);
+
+// Style mixing: ws [N, L, D] with layers [cutoff, L) taken from `other` (same shape).
+torch::Tensor mix_styles(const torch::Tensor& ws, const torch::Tensor& other, int64_t cutoff);
 
 // Registry entry (networks.cpp): key rows and factory.
 GeneratorEntry stylegan2_generator_entry();

@@ -166,7 +166,7 @@ TEST_CASE("checks on choices and ranges", "[config]") {
       {"loss.r1.gamma=-0.5", "loss.r1.gamma must be >= 0 (got -0.5)"},
       {"loss.type=wasserstein",
        "unknown objective 'wasserstein' (known: hinge, lsgan, "
-       "nonsaturating, wgan); it is now 'wgan'"},
+       "nonsaturating, stylegan2, wgan); it is now 'wgan'"},
       {"train.on_nan=ignore", "train.on_nan must be one of stop, rollback (got 'ignore')"},
   };
   for (const auto& c : cases) {
@@ -463,5 +463,5 @@ TEST_CASE("component values read back through code, defaults and set()", "[confi
   gan::ComponentConfig unknown("generator", "stylegan9");
   CHECK_THROWS_AS(unknown.get_int("width"), std::logic_error);
   CHECK(gan::component_types("objective") ==
-        std::vector<std::string>{"hinge", "lsgan", "nonsaturating", "wgan"});
+        std::vector<std::string>{"hinge", "lsgan", "nonsaturating", "stylegan2", "wgan"});
 }

@@ -69,7 +69,7 @@ TEST_CASE("an objective's phases follow its regulariser intervals", "[train][obj
       gan::make_objective(loss({"loss.r1.gamma=1", "loss.r1.interval=4", "loss.gp.lambda=1"})),
       gan::ConfigError);
   CHECK(gan::component_types("objective") ==
-        std::vector<std::string>{"hinge", "lsgan", "nonsaturating", "wgan"});
+        std::vector<std::string>{"hinge", "lsgan", "nonsaturating", "stylegan2", "wgan"});
 }
 
 TEST_CASE("lazy regularisation corrects the optimiser and runs its phase every I steps",

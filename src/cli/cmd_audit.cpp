@@ -171,8 +171,11 @@ nlohmann::json classification_accuracy_score(const GeneratorHandle& g, const Dat
       [&] {
         const int64_t start = 1'000'000 + next;
         next += batch;
-        return std::make_pair(generate_samples(g, seed, start, batch, device).to(torch::kCPU),
-                              sample_classes(g, start, batch));
+        // generate_samples runs under inference mode; a clone outside it is a normal tensor
+        // that autograd may save.
+        return std::make_pair(
+            generate_samples(g, seed, start, batch, device).to(torch::kCPU).clone(),
+            sample_classes(g, start, batch));
       },
       to);
   std::mt19937_64 rng(static_cast<uint64_t>(seed));

@@ -17,6 +17,7 @@
 #include "data/image_grid.h"
 #include "data/png_text.h"
 #include "models/sampling.h"
+#include "models/stylegan2_generator.h"
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
 #include "src/core/atomic_write.h"
@@ -87,9 +88,8 @@ std::pair<int, int> parse_grid(const std::string& text) {
   return {std::stoi(m[1].str()), std::stoi(m[2].str())};
 }
 
-// One job: a latent, an optional class, and the file stem it is written under.
+// One job: its tile (seed, class, interpolation or mixing partner) and its file stem.
 struct Item {
-  torch::Tensor z;
   int64_t label = -1;
   std::string stem;
   ProvenanceTile tile;  // how `gan verify` redraws it
@@ -130,7 +130,21 @@ int run_generate(int argc, char** argv) {
       "frames", "With --interp: write the frames as numbered PNGs into this folder",
       cxxopts::value<std::string>())("fps", "Video frame rate",
                                      cxxopts::value<double>()->default_value("24"))(
-      "device", "auto, cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("auto"))(
+      "interp-space", "With --interp: z, or w (StyleGAN2: lerp of the mapped ws)",
+      cxxopts::value<std::string>()->default_value("z"))(
+      "psi", "StyleGAN2 truncation toward w_avg: w_avg + psi (w - w_avg), e.g. 0.7",
+      cxxopts::value<double>()->default_value("1"))(
+      "cutoff", "StyleGAN2: truncate only the first N w layers (default: all)",
+      cxxopts::value<int>())(
+      "noise-mode", "StyleGAN2 noise inputs: const (default; reproducible), none or random",
+      cxxopts::value<std::string>())("mix-rows",
+                                     "StyleGAN2 style-mixing grid (mix.png): row seeds, e.g. 0-3",
+                                     cxxopts::value<std::string>())(
+      "mix-cols", "Style-mixing column seeds: their styles take over from --mix-layer",
+      cxxopts::value<std::string>())(
+      "mix-layer", "First w layer taken from the column seed (default: half the layers)",
+      cxxopts::value<int>())("device", "auto, cpu, cuda or cuda:N",
+                             cxxopts::value<std::string>()->default_value("auto"))(
       "threads", "CPU threads (0 = cores)", cxxopts::value<int>()->default_value("0"));
   auto args = parse(options, argc, argv);
   if (!args) return 0;
@@ -149,8 +163,21 @@ int run_generate(int argc, char** argv) {
       throw UsageError("--num must be in [1, " + std::to_string(kMaxImages) + "]");
     }
     for (int64_t s = 0; s < n; ++s) seeds.push_back(s);
-  } else {
-    throw UsageError("give --seeds (e.g. 0-63) or --num N");
+  } else if (!args->count("mix-rows")) {
+    throw UsageError("give --seeds (e.g. 0-63) or --num N (or --mix-rows and --mix-cols)");
+  }
+  const bool mixing = args->count("mix-rows") || args->count("mix-cols");
+  std::vector<int64_t> mix_rows, mix_cols;
+  if (mixing) {
+    if (!args->count("mix-rows") || !args->count("mix-cols")) {
+      throw UsageError("a style-mixing grid needs both --mix-rows and --mix-cols");
+    }
+    if (!seeds.empty()) throw UsageError("--mix-rows/--mix-cols replace --seeds and --num");
+    mix_rows = parse_seeds((*args)["mix-rows"].as<std::string>());
+    mix_cols = parse_seeds((*args)["mix-cols"].as<std::string>());
+    if (int64_t(mix_rows.size()) * int64_t(mix_cols.size() + 1) > 4096) {
+      throw UsageError("a style-mixing grid has at most 4096 tiles (rows x (columns + 1))");
+    }
   }
   const int batch = (*args)["batch"].as<int>();
   if (batch < 1 || batch > kMaxBatch) {
@@ -181,6 +208,16 @@ int run_generate(int argc, char** argv) {
   if ((args->count("video") || args->count("frames")) && interp.empty()) {
     throw UsageError("--video and --frames need --interp");
   }
+  const std::string interp_space = (*args)["interp-space"].as<std::string>();
+  if (interp_space != "z" && interp_space != "w") throw UsageError("--interp-space must be z or w");
+  if (interp_space == "w" && interp != "lerp") {
+    throw UsageError("--interp-space w needs --interp lerp (ws are interpolated linearly)");
+  }
+  if (mixing && (!interp.empty() || grid || args->count("npy"))) {
+    throw UsageError("a style-mixing grid (--mix-rows) goes without --interp, --grid and --npy");
+  }
+  const double psi = (*args)["psi"].as<double>();
+  if (!std::isfinite(psi) || psi < -10 || psi > 10) throw UsageError("--psi must be in [-10, 10]");
 
   RuntimeConfig runtime;
   runtime.device = (*args)["device"].as<std::string>();
@@ -197,6 +234,40 @@ int run_generate(int argc, char** argv) {
                                          !args->count("no-ema"), device.str());
   const int num_classes = loaded.shape.num_classes;
   const bool conditional = loaded.cfg.model.conditional;
+  // w-space options: only generators with a mapping network (StyleGAN2) have them.
+  auto* style = dynamic_cast<StyleGan2GeneratorImpl*>(loaded.g.get());
+  const bool w_options = psi != 1 || args->count("cutoff") || args->count("noise-mode") ||
+                         interp_space == "w" || mixing;
+  if (w_options && !style) {
+    throw UsageError(
+        "--psi, --cutoff, --noise-mode, --interp-space w and --mix-* need a "
+        "StyleGAN2 generator; " +
+        checkpoint + " holds model.g.type " + loaded.cfg.model.g.type);
+  }
+  std::string noise_mode = style ? "const" : "none";
+  if (args->count("noise-mode")) {
+    noise_mode = (*args)["noise-mode"].as<std::string>();
+    if (noise_mode != "const" && noise_mode != "none" && noise_mode != "random") {
+      throw UsageError("--noise-mode must be const, none or random");
+    }
+  }
+  std::string cutoff = "none";
+  if (args->count("cutoff")) {
+    const int c = (*args)["cutoff"].as<int>();
+    if (c < 1 || c > style->num_ws()) {
+      throw UsageError("--cutoff must be in [1, " + std::to_string(style->num_ws()) +
+                       "] (the generator's w layers)");
+    }
+    cutoff = std::to_string(c);
+  }
+  int mix_layer = -1;
+  if (mixing) {
+    mix_layer =
+        args->count("mix-layer") ? (*args)["mix-layer"].as<int>() : int(style->num_ws() / 2);
+    if (mix_layer < 0 || mix_layer >= style->num_ws()) {
+      throw UsageError("--mix-layer must be in [0, " + std::to_string(style->num_ws() - 1) + "]");
+    }
+  }
 
   // Classes to generate per seed.
   std::vector<int64_t> classes = {-1};
@@ -227,14 +298,15 @@ int run_generate(int argc, char** argv) {
   }
 
   // The jobs, in output order, computed one batch at a time (memory flat in their number).
-  const int z_dim = loaded.g->z_dim();
   auto seed_class = [&](int64_t seed, int64_t requested) -> int64_t {
     if (!conditional) return -1;
     return requested >= 0 ? requested : seed % num_classes;
   };
   const int64_t per_seed = int64_t(classes.size());
-  const int64_t count =
-      interp.empty() ? int64_t(seeds.size()) * per_seed : int64_t(seeds.size() - 1) * steps;
+  const int64_t mix_columns = int64_t(mix_cols.size()) + 1;  // the row seed's own image first
+  const int64_t count = mixing           ? int64_t(mix_rows.size()) * mix_columns
+                        : interp.empty() ? int64_t(seeds.size()) * per_seed
+                                         : int64_t(seeds.size() - 1) * steps;
   if (count > kMaxImages) {
     throw UsageError("at most " + std::to_string(kMaxImages) + " images per command (asked for " +
                      std::to_string(count) + ": seeds x classes or pairs x --steps)");
@@ -242,10 +314,17 @@ int run_generate(int argc, char** argv) {
   auto item_at = [&](int64_t i) {
     Item item;
     char stem[64];
-    if (interp.empty()) {
+    if (mixing) {
+      const int64_t row = mix_rows[size_t(i / mix_columns)];
+      const int64_t column = i % mix_columns;
+      item.tile.seed = row;
+      item.tile.mix_seed = column == 0 ? -1 : mix_cols[size_t(column - 1)];
+      item.label = seed_class(row, classes[0]);
+      std::snprintf(stem, sizeof(stem), "mix%04lld-%03lld", (long long)(i / mix_columns),
+                    (long long)column);
+    } else if (interp.empty()) {
       const int64_t seed = seeds[size_t(i / per_seed)];
       const int64_t k = classes[size_t(i % per_seed)];
-      item.z = latent_for_seed(seed, z_dim, trunc, trunc_mode);
       item.label = seed_class(seed, k);
       item.tile.seed = seed;
       if (all_classes) {
@@ -256,9 +335,6 @@ int run_generate(int argc, char** argv) {
     } else {
       const int64_t pair = i / steps;
       const int s = int(i % steps);
-      const torch::Tensor a = latent_for_seed(seeds[size_t(pair)], z_dim, trunc, trunc_mode);
-      const torch::Tensor b = latent_for_seed(seeds[size_t(pair) + 1], z_dim, trunc, trunc_mode);
-      item.z = interpolate_latents(a, b, s, steps, interp);
       item.label = seed_class(seeds[size_t(pair)], classes[0]);
       item.tile.seed = seeds[size_t(pair)];
       item.tile.interp_to = seeds[size_t(pair) + 1];
@@ -278,7 +354,7 @@ int run_generate(int argc, char** argv) {
     throw UsageError("--grid " + (*args)["grid"].as<std::string>() + " at " + std::to_string(res) +
                      " px exceeds " + std::to_string(kMaxGridPixels) + " pixels");
   }
-  if (!interp.empty() && count * res * res > kMaxGridPixels) {
+  if ((mixing || !interp.empty()) && count * res * res > kMaxGridPixels) {
     throw UsageError("interp.png of " + std::to_string(count) + " frames at " +
                      std::to_string(res) + " px exceeds " + std::to_string(kMaxGridPixels) +
                      " pixels (fewer seeds or --steps)");
@@ -310,7 +386,13 @@ int run_generate(int argc, char** argv) {
   if (!interp.empty()) {
     provenance.interp = interp;
     provenance.interp_steps = steps;
+    provenance.interp_space = interp_space;
   }
+  provenance.truncation_psi = psi;
+  provenance.truncation_cutoff = cutoff;
+  provenance.noise_mode = noise_mode;
+  provenance.mix_layer = mix_layer;
+  if (mixing) provenance.kind = "mix";
   // manifest.json of each output folder lists what was written there, with its SHA-256.
   nlohmann::json settings = provenance_settings_json(provenance);
   settings["format"] = format;
@@ -347,27 +429,21 @@ int run_generate(int argc, char** argv) {
   std::vector<torch::Tensor> kept;
   std::vector<ProvenanceTile> kept_tiles;
   int64_t kept_rows = 0;
-  const int64_t keep_limit = interp.empty() ? grid_images : count;
+  const int64_t keep_limit = mixing || !interp.empty() ? count : grid_images;
   torch::InferenceMode inference;
   for (int64_t first = 0; first < count; first += batch) {
     const int64_t last = std::min<int64_t>(count, first + batch);
-    std::vector<torch::Tensor> zs;
-    std::vector<int64_t> labels;
     std::vector<std::string> stems;
     std::vector<ProvenanceTile> tiles;
     for (int64_t i = first; i < last; ++i) {
       Item item = item_at(i);
-      zs.push_back(item.z);
-      labels.push_back(item.label);
       stems.push_back(item.stem);
       tiles.push_back(item.tile);
       if (i < keep_limit) kept_tiles.push_back(item.tile);
     }
-    torch::Tensor z = torch::stack(zs).to(device);
-    torch::Tensor y =
-        conditional ? torch::tensor(labels, torch::kLong).to(device) : torch::Tensor();
-    const torch::Tensor images = loaded.g->forward(z, y).to(torch::kCPU);
+    const torch::Tensor images = render_tiles(provenance, tiles, loaded, device);
     for (int64_t i = first; i < last; ++i) {
+      if (mixing) break;  // only mix.png
       const cv::Mat image = make_grid(images.slice(0, i - first, i - first + 1), 1);
       const ProvenanceTile& tile = tiles[size_t(i - first)];
       if (interp.empty()) {
@@ -418,6 +494,10 @@ int run_generate(int argc, char** argv) {
   if (grid) {
     write_image(outdir, "grid." + format, make_grid(kept_images(), grid->first), "grid", kept_tiles,
                 grid->first, manifest);
+  }
+  if (mixing) {
+    write_image(outdir, "mix." + format, make_grid(kept_images(), int(mix_columns)), "mix",
+                kept_tiles, int(mix_columns), manifest);
   }
   if (!interp.empty()) {
     write_image(outdir, "interp." + format, make_grid(kept_images(), steps), "interp", kept_tiles,

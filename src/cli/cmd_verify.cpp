@@ -140,11 +140,14 @@ Verdict verify_one(const std::string& file, const std::string& given, Checkpoint
                          "no gan provenance metadata (not written by gan generate, or stripped "
                          "by an editor or converter)"};
     }
-    if (p->truncation_psi != 1 || p->truncation_cutoff != "none" || p->noise_mode != "none" ||
-        p->precision != "fp32" || (p->generator != "G_ema" && p->generator != "G")) {
+    if (p->noise_mode == "random") {
       throw CannotVerify{"unsupported",
-                         "recorded settings this gan cannot regenerate (truncation psi/cutoff, "
-                         "noise mode, precision or generator)"};
+                         "made with random noise inputs (--noise-mode random), which are not "
+                         "reproducible"};
+    }
+    if (p->precision != "fp32" || (p->generator != "G_ema" && p->generator != "G")) {
+      throw CannotVerify{"unsupported",
+                         "recorded settings this gan cannot regenerate (precision or generator)"};
     }
     v.checkpoint = find_checkpoint(*p, given, ckpts);
     const LoadedGenerator& loaded = ckpts.generator(v.checkpoint, p->generator == "G_ema");
@@ -161,7 +164,12 @@ Verdict verify_one(const std::string& file, const std::string& given, Checkpoint
                                                " does not fit the checkpoint's model"};
       }
     }
-    const cv::Mat expected = regenerate_image(*p, loaded, torch::kCPU);
+    cv::Mat expected;
+    try {
+      expected = regenerate_image(*p, loaded, torch::kCPU);
+    } catch (const std::invalid_argument& e) {  // settings this generator cannot take
+      throw CannotVerify{"unsupported", e.what()};
+    }
     const cv::Mat actual =
         cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8UC1, bytes.data()), cv::IMREAD_UNCHANGED);
     if (actual.empty()) throw CannotVerify{"unreadable", "OpenCV cannot decode the PNG"};

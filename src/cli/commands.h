@@ -14,6 +14,7 @@ int run_data(int argc, char** argv);              // gan data inspect|bench
 int run_train_classifier(int argc, char** argv);  // gan train-classifier
 int run_bench(int argc, char** argv);             // gan bench
 int run_verify(int argc, char** argv);            // gan verify
+int run_import(int argc, char** argv);            // gan import
 int run_audit(int argc, char** argv);             // gan audit
 int run_serve(int argc, char** argv);             // gan serve
 

@@ -4,6 +4,7 @@
 
 #include "src/core/errors.h"
 #include "src/core/logging.h"
+#include "src/train/stylegan2_preset.h"
 
 namespace gan::cli {
 
@@ -43,8 +44,10 @@ std::optional<cxxopts::ParseResult> parse(cxxopts::Options& options, int argc, c
 Config config_from_args(const cxxopts::ParseResult& args) {
   std::vector<std::string> overrides;
   if (args.count("set")) overrides = args["set"].as<std::vector<std::string>>();
-  if (args.count("config")) return load_config(args["config"].as<std::string>(), overrides);
-  return default_config(overrides);
+  Config cfg = args.count("config") ? load_config(args["config"].as<std::string>(), overrides)
+                                    : default_config(overrides);
+  apply_objective_preset(cfg);
+  return cfg;
 }
 
 std::string require(const cxxopts::ParseResult& args, const std::string& name) {

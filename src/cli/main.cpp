@@ -26,6 +26,8 @@ const Command kCommands[] = {
     {"generate", gan::cli::run_generate, "Generate images from a checkpoint"},
     {"verify", gan::cli::run_verify,
      "Regenerate images from their provenance metadata and compare bit for bit"},
+    {"import", gan::cli::run_import,
+     "Turn NVIDIA's StyleGAN2-ADA networks (exported .pkl) into a gan checkpoint"},
     {"evaluate", gan::cli::run_evaluate, "Compute FID/KID/IS/PR/DC for checkpoints or folders"},
     {"audit", gan::cli::run_audit,
      "Audit generated images for training-set copying and class balance"},

@@ -11,6 +11,7 @@
 #include "src/core/zip_check.h"
 #include "src/train/augment.h"
 #include "src/train/checkpoint_checksum.h"
+#include "src/train/objective.h"
 
 namespace gan {
 namespace fs = std::filesystem;
@@ -83,6 +84,32 @@ void open_archive(torch::serialize::InputArchive& archive, const std::string& pa
   }
 }
 
+// A dictionary of named numbers (ADA's p, the path-length mean) under `key`; nothing when empty.
+void write_number_state(torch::serialize::OutputArchive& archive, const char* key,
+                        const std::map<std::string, double>& values) {
+  c10::Dict<std::string, double> state;
+  for (const auto& [name, value] : values) state.insert(name, value);
+  if (!state.empty()) archive.write(key, c10::IValue(state));
+}
+
+// Reads what write_number_state wrote into `out`; false when the checkpoint has no `key`.
+bool read_number_state(torch::serialize::InputArchive& archive, const char* key,
+                       const std::string& path, std::map<std::string, double>& out) {
+  c10::IValue value;
+  if (!archive.try_read(key, value)) return false;
+  if (!value.isGenericDict()) {
+    throw std::runtime_error(path + ": checkpoint's " + key + " is not a dictionary");
+  }
+  out.clear();
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString() || !entry.value().isDouble()) {
+      throw std::runtime_error(path + ": checkpoint's " + key + " holds a non-number");
+    }
+    out[entry.key().toStringRef()] = entry.value().toDouble();
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string checkpoint_path(const std::string& run_dir, int64_t step) {
@@ -121,11 +148,8 @@ void save_checkpoint(const std::string& path, const Config& cfg, const Checkpoin
     opt->save(sub);
     archive.write(name, sub);
   }
-  if (parts.augment) {
-    c10::Dict<std::string, double> state;
-    for (const auto& [key, value] : parts.augment->state()) state.insert(key, value);
-    if (!state.empty()) archive.write("augment_state", c10::IValue(state));
-  }
+  if (parts.augment) write_number_state(archive, "augment_state", parts.augment->state());
+  if (parts.objective) write_number_state(archive, "objective_state", parts.objective->state());
   {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
@@ -204,22 +228,19 @@ void load_checkpoint(const std::string& path, const CheckpointParts& parts, bool
                                e.what_without_backtrace());
     }
   }
-  c10::IValue augment_state;
-  if (parts.augment && archive.try_read("augment_state", augment_state)) {
-    if (!augment_state.isGenericDict()) {
-      throw std::runtime_error(path + ": checkpoint's augment_state is not a dictionary");
-    }
-    std::map<std::string, double> state;
-    for (const auto& entry : augment_state.toGenericDict()) {
-      if (!entry.key().isString() || !entry.value().isDouble()) {
-        throw std::runtime_error(path + ": checkpoint's augment_state holds a non-number");
-      }
-      state[entry.key().toStringRef()] = entry.value().toDouble();
-    }
+  std::map<std::string, double> state;
+  if (parts.augment && read_number_state(archive, "augment_state", path, state)) {
     try {
       parts.augment->load_state(state);
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(path + ": cannot restore the augmentation: " + e.what());
+    }
+  }
+  if (parts.objective && read_number_state(archive, "objective_state", path, state)) {
+    try {
+      parts.objective->load_state(state);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(path + ": cannot restore the objective: " + e.what());
     }
   }
   if (restore_rng) {

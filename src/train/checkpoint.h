@@ -15,6 +15,7 @@
 namespace gan {
 
 class Augment;
+class Objective;
 
 // 2: the config is stored in the component layout (model.g.width). Format 1 (flat keys, such as
 // model.g_width) still loads: its config is translated (docs/configuration.md, "Renamed keys").
@@ -44,6 +45,8 @@ struct CheckpointParts {
   // Its state() (ADA's p and accumulators) is stored under "augment_state"; a checkpoint
   // without one (older, or saved without augmentation state) leaves the augmentation as built.
   Augment* augment = nullptr;
+  // Its state() (the StyleGAN2 path-length mean) is stored under "objective_state", likewise.
+  Objective* objective = nullptr;
 };
 
 // Serialises to `path` atomically (temporary file, fsync, rename). On failure (full disk, no

@@ -21,7 +21,8 @@ DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorI
   torch::Tensor fake;
   if (settings.adversarial || gp) {
     torch::NoGradGuard no_grad;
-    fake = g.forward(in.z, in.fake_labels);
+    fake = settings.generate ? settings.generate(in.z, in.fake_labels)
+                             : g.forward(in.z, in.fake_labels);
   }
   auto augment = [&](const torch::Tensor& x) {
     return settings.augment ? settings.augment->apply(x, settings.rows) : x;

@@ -4,6 +4,7 @@
 
 #include <torch/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct DiscriminatorStepSettings {
   bool adversarial = true;     // false: only the regularisers (a lazy "Dreg" phase)
   double r1_weight = 0;        // > 0: R1 at the reals, already scaled (gamma / 2 x interval)
   double gp_weight = 0;        // > 0: WGAN-GP, already scaled (lambda x interval)
+  // The fakes of (z, labels); empty = g.forward. Called without gradient.
+  std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> generate;
 };
 
 struct DiscriminatorStepInputs {

@@ -6,6 +6,7 @@
 
 #include "src/core/errors.h"
 #include "src/train/classic_objective.h"
+#include "src/train/stylegan2_objective.h"
 
 namespace gan {
 
@@ -59,6 +60,7 @@ const std::vector<ObjectiveEntry>& entries() {
       out.push_back({classic_objective_schema(loss),
                      [loss](const ComponentConfig& c) { return make_classic_objective(loss, c); }});
     }
+    out.push_back({stylegan2_objective_schema(), make_stylegan2_objective});
     return out;
   }();
   return e;

@@ -71,6 +71,10 @@ class Objective {
   // (1 / accumulation rounds). D phases report D's outputs on the reals to nets.augment.
   virtual void accumulate(const Phase& phase, PhaseNetworks& nets, const PhaseInputs& in,
                           double scale, StepStats& stats) = 0;
+  // What a checkpoint keeps so that a resume continues exactly (the path-length running mean);
+  // load_state throws std::invalid_argument on a state it cannot take.
+  virtual std::map<std::string, double> state() const { return {}; }
+  virtual void load_state(const std::map<std::string, double>& state) { (void)state; }
 };
 
 // The objective of cfg.loss. ConfigError naming the key for invalid combinations.

@@ -11,9 +11,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <stdexcept>
 
 #include "data/image_grid.h"
 #include "models/sampling.h"
+#include "models/stylegan2_generator.h"
 #include "src/core/errors.h"
 #include "src/train/generator_checkpoint.h"
 
@@ -36,6 +38,7 @@ std::string tile_token(const ProvenanceTile& t) {
   std::string s = std::to_string(t.seed);
   if (t.interp_to >= 0)
     s += ">" + std::to_string(t.interp_to) + "@" + std::to_string(t.interp_step);
+  if (t.mix_seed >= 0) s += "*" + std::to_string(t.mix_seed);
   if (t.label >= 0) s += ":" + std::to_string(t.label);
   return s;
 }
@@ -90,13 +93,18 @@ class TextReader {
 };
 
 ProvenanceTile parse_tile(const std::string& token, const TextReader& r) {
-  // seed[>to@step][:class]
+  // seed[>to@step][*mix][:class]
   ProvenanceTile t;
   std::string rest = token;
   const size_t colon = rest.find(':');
   if (colon != std::string::npos) {
     t.label = r.parse_int(rest.substr(colon + 1), "tiles", 0, 1 << 30);
     rest = rest.substr(0, colon);
+  }
+  const size_t star = rest.find('*');
+  if (star != std::string::npos) {
+    t.mix_seed = r.parse_int(rest.substr(star + 1), "tiles", 0, INT64_MAX);
+    rest = rest.substr(0, star);
   }
   const size_t arrow = rest.find('>');
   if (arrow != std::string::npos) {
@@ -118,6 +126,7 @@ nlohmann::json tile_json(const ProvenanceTile& t) {
     j["interp_to"] = t.interp_to;
     j["interp_step"] = t.interp_step;
   }
+  if (t.mix_seed >= 0) j["mix_seed"] = t.mix_seed;
   return j;
 }
 
@@ -137,6 +146,8 @@ Provenance provenance_for(const LoadedGenerator& loaded, const std::string& chec
   p.resolution = loaded.shape.resolution;
   p.channels = loaded.shape.channels;
   p.device = device;
+  // load_generator gives StyleGAN2 generators their stored noise.
+  if (dynamic_cast<const StyleGan2GeneratorImpl*>(loaded.g.get())) p.noise_mode = "const";
   return p;
 }
 
@@ -161,7 +172,9 @@ PngText provenance_to_text(const Provenance& p) {
   if (!p.interp.empty()) {
     t.push_back({"gan:interp", p.interp});
     t.push_back({"gan:interp-steps", std::to_string(p.interp_steps)});
+    t.push_back({"gan:interp-space", p.interp_space});
   }
+  if (p.kind == "mix") t.push_back({"gan:mix-layer", std::to_string(p.mix_layer)});
   if (single_tile(p.kind) && p.tiles.size() == 1) {
     const ProvenanceTile& tile = p.tiles[0];
     t.push_back({"gan:seed", std::to_string(tile.seed)});
@@ -185,7 +198,8 @@ std::optional<Provenance> provenance_from_text(const PngText& text, const std::s
   Provenance p;
   p.gan_version = r.str("version");
   p.kind = r.str("kind");
-  if (p.kind != "sample" && p.kind != "grid" && p.kind != "frame" && p.kind != "interp") {
+  if (p.kind != "sample" && p.kind != "grid" && p.kind != "frame" && p.kind != "interp" &&
+      p.kind != "mix") {
     r.bad("kind", p.kind);
   }
   p.checkpoint = r.str("checkpoint");
@@ -197,6 +211,7 @@ std::optional<Provenance> provenance_from_text(const PngText& text, const std::s
   p.truncation_mode = r.str("truncation-mode");
   p.truncation_psi = r.real("truncation-psi");
   p.truncation_cutoff = r.str("truncation-cutoff");
+  if (p.truncation_cutoff != "none") r.integer("truncation-cutoff", 1, 1 << 20);
   p.noise_mode = r.str("noise-mode");
   p.resolution = r.integer("resolution", 1, 1 << 20);
   p.channels = r.integer("channels", 1, 4);
@@ -205,7 +220,11 @@ std::optional<Provenance> provenance_from_text(const PngText& text, const std::s
   if (p.kind == "frame" || p.kind == "interp") {
     p.interp = r.str("interp");
     p.interp_steps = int(r.integer("interp-steps", 2, 1 << 20));
+    // Images of gan versions before w-space interpolation carry no space: z.
+    if (find_png_text(text, "gan:interp-space")) p.interp_space = r.str("interp-space");
+    if (p.interp_space != "z" && p.interp_space != "w") r.bad("interp-space", p.interp_space);
   }
+  if (p.kind == "mix") p.mix_layer = int(r.integer("mix-layer", 0, 1 << 20));
   if (single_tile(p.kind)) {
     ProvenanceTile tile;
     tile.seed = r.integer("seed", 0, INT64_MAX);
@@ -244,7 +263,9 @@ nlohmann::json provenance_settings_json(const Provenance& p) {
   if (!p.interp.empty()) {
     j["interp"] = p.interp;
     j["interp_steps"] = p.interp_steps;
+    j["interp_space"] = p.interp_space;
   }
+  if (p.mix_layer >= 0) j["mix_layer"] = p.mix_layer;
   j["resolution"] = p.resolution;
   j["channels"] = p.channels;
   j["precision"] = p.precision;
@@ -276,20 +297,83 @@ torch::Tensor tile_latent(const Provenance& p, const ProvenanceTile& tile, int z
   return interpolate_latents(a, b, tile.interp_step, p.interp_steps, p.interp);
 }
 
-cv::Mat regenerate_image(const Provenance& p, const LoadedGenerator& loaded, c10::Device device) {
+torch::Tensor render_tiles(const Provenance& p, const std::vector<ProvenanceTile>& tiles,
+                           const LoadedGenerator& loaded, c10::Device device) {
   const bool conditional = loaded.cfg.model.conditional;
   const int z_dim = loaded.g->z_dim();
   torch::InferenceMode guard;
-  auto forward = [&](size_t first, size_t last) {
+  std::vector<int64_t> labels;
+  for (const auto& t : tiles) labels.push_back(t.label);
+  const torch::Tensor y =
+      conditional ? torch::tensor(labels, torch::kLong).to(device) : torch::Tensor();
+  auto latents = [&](auto latent_of) {
     std::vector<torch::Tensor> zs;
-    std::vector<int64_t> labels;
-    for (size_t i = first; i < last; ++i) {
-      zs.push_back(tile_latent(p, p.tiles[i], z_dim));
-      labels.push_back(p.tiles[i].label);
+    for (const auto& t : tiles) zs.push_back(latent_of(t));
+    return torch::stack(zs).to(device);
+  };
+  auto* style = dynamic_cast<StyleGan2GeneratorImpl*>(loaded.g.get());
+  if (!style) {
+    if (p.truncation_psi != 1 || p.truncation_cutoff != "none" || p.noise_mode != "none" ||
+        p.interp_space != "z" || p.kind == "mix") {
+      throw std::invalid_argument(
+          "w-space settings (psi, cutoff, noise mode, w interpolation, style mixing) need a "
+          "style generator (model.g.type stylegan2)");
     }
-    torch::Tensor y =
-        conditional ? torch::tensor(labels, torch::kLong).to(device) : torch::Tensor();
-    return loaded.g->forward(torch::stack(zs).to(device), y).to(torch::kCPU);
+    const torch::Tensor z =
+        latents([&](const ProvenanceTile& t) { return tile_latent(p, t, z_dim); });
+    return loaded.g->forward(z, y).to(torch::kCPU);
+  }
+  // One tile at a time: the convolutions' and matmuls' kernels (and so the last bits of the
+  // result) may depend on the batch size, and an image must not depend on its batch.
+  if (tiles.size() > 1) {
+    std::vector<torch::Tensor> images;
+    for (const auto& t : tiles) images.push_back(render_tiles(p, {t}, loaded, device));
+    return torch::cat(images);
+  }
+  const int64_t cutoff = p.truncation_cutoff == "none" ? -1 : std::stoll(p.truncation_cutoff);
+  auto map = [&](const torch::Tensor& z) {
+    return style->mapping(z, y, p.truncation_psi, cutoff, /*update_w_avg=*/false);
+  };
+  torch::Tensor ws;
+  if (p.interp_space == "w") {
+    // lerp of the endpoints' ws; torch::lerp is exact at both ends.
+    const torch::Tensor wa = map(latents([&](const ProvenanceTile& t) {
+      return latent_for_seed(t.seed, z_dim, p.truncation, p.truncation_mode);
+    }));
+    const torch::Tensor wb = map(latents([&](const ProvenanceTile& t) {
+      return latent_for_seed(t.interp_to >= 0 ? t.interp_to : t.seed, z_dim, p.truncation,
+                             p.truncation_mode);
+    }));
+    std::vector<float> weights;
+    for (const auto& t : tiles) {
+      weights.push_back(t.interp_to >= 0 ? float(t.interp_step) / float(p.interp_steps - 1) : 0.f);
+    }
+    ws = torch::lerp(wa, wb, torch::tensor(weights).to(device).view({-1, 1, 1}));
+  } else {
+    ws = map(latents([&](const ProvenanceTile& t) { return tile_latent(p, t, z_dim); }));
+  }
+  if (p.kind == "mix") {
+    const torch::Tensor wm = map(latents([&](const ProvenanceTile& t) {
+      return latent_for_seed(t.mix_seed >= 0 ? t.mix_seed : t.seed, z_dim, p.truncation,
+                             p.truncation_mode);
+    }));
+    std::vector<torch::Tensor> rows;
+    for (size_t i = 0; i < tiles.size(); ++i) {
+      const torch::Tensor wi = ws.slice(0, int64_t(i), int64_t(i) + 1);
+      rows.push_back(tiles[i].mix_seed >= 0
+                         ? mix_styles(wi, wm.slice(0, int64_t(i), int64_t(i) + 1), p.mix_layer)
+                         : wi);
+    }
+    ws = torch::cat(rows);
+  }
+  return style->synthesis(ws, stylegan2::parse_noise_mode(p.noise_mode)).to(torch::kCPU);
+}
+
+cv::Mat regenerate_image(const Provenance& p, const LoadedGenerator& loaded, c10::Device device) {
+  auto forward = [&](size_t first, size_t last) {
+    return render_tiles(
+        p, std::vector<ProvenanceTile>(p.tiles.begin() + first, p.tiles.begin() + last), loaded,
+        device);
   };
   if (single_tile(p.kind)) return make_grid(forward(0, 1), 1);
   // Grids as `gan generate` makes them: uint8 tiles, back to floats that quantise to the same

@@ -37,6 +37,7 @@
 #include "src/train/resume_cleanup.h"
 #include "src/train/run_folder.h"
 #include "src/train/run_lock.h"
+#include "src/train/stylegan2_preset.h"
 #include "src/train/training_step.h"
 
 namespace gan {
@@ -97,8 +98,8 @@ struct TrainingRun {
   std::shared_ptr<TrainEvaluator> evaluator;  // null: no in-training evaluation
 
   CheckpointParts parts() {
-    return {g.get(),      d.get(), g_ema.get(), &step->optimizer_g(), &step->optimizer_d(),
-            augment.get()};
+    return {g.get(),       d.get(),        g_ema.get(), &step->optimizer_g(), &step->optimizer_d(),
+            augment.get(), objective.get()};
   }
 
   // Collectives over the ranks; identities in one process.
@@ -485,11 +486,13 @@ bool handle_non_finite(TrainingRun& run, const StepStats& stats, int& rollbacks)
 
 }  // namespace
 
-TrainResult train(const Config& cfg, const TrainRunOptions& options) {
+TrainResult train(const Config& cfg_in, const TrainRunOptions& options) {
   // Before any work: a signal during start-up stops the run cleanly (see the loop's start).
   StopSignalScope signals(options.handle_signals);
   TrainingRun run;
-  run.cfg = cfg;
+  run.cfg = cfg_in;
+  apply_objective_preset(run.cfg);  // idempotent: the CLI applied it already
+  const Config& cfg = run.cfg;
   run.evaluator = options.evaluator;
   run.device = apply_runtime(cfg.runtime, cfg.where("runtime.device"));
   const bool resuming = !options.resume_from.empty();
