@@ -167,6 +167,31 @@ def bench(torch, res, mode, formulation, warmup, steps, batch=64, nz=100):
             "timed_steps": steps, "warmup_steps": warmup}
 
 
+
+def import_torch_configured(threads, blas_threads):
+    """Sets the BLAS library's pool, then imports torch with `threads` intra-op threads and
+    prints the setup (both benchmark scripts start this way). Returns torch and the BLAS
+    library's thread count."""
+    limit_blas_threads(blas_threads)
+    import torch  # after the BLAS environment is set
+
+    torch.set_num_threads(threads)
+    blas_path, blas_n = loaded_openblas()
+    print(f"native bf16: {'yes' if native_bf16() else 'no (bf16 modes left out unless --modes names them)'}")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"BLAS {blas_path or 'not OpenBLAS'} threads {blas_n}, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    return torch, blas_n
+
+
+def finish_report(results, json_path):
+    """The closing line (load and memory, which qualify every figure) and the JSON file."""
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(results, f, indent=2)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -189,15 +214,7 @@ def main():
         if f not in FORMULATIONS:
             ap.error(f"--formulations: unknown '{f}' (known: {', '.join(FORMULATIONS)})")
 
-    limit_blas_threads(args.blas_threads)
-    import torch  # after the BLAS environment is set
-
-    torch.set_num_threads(args.threads)
-    blas_path, blas_threads = loaded_openblas()
-    print(f"native bf16: {'yes' if native_bf16() else 'no (bf16 modes left out unless --modes names them)'}")
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"BLAS {blas_path or 'not OpenBLAS'} threads {blas_threads}, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    torch, blas_threads = import_torch_configured(args.threads, args.blas_threads)
     results = []
     for res in [int(r) for r in args.resolutions.split(",")]:
         warmup, steps = (2, 6) if res == 32 else (1, 3)
@@ -219,11 +236,7 @@ def main():
         results.append(best)
         print(f"{best['case']:<18} {best['formulation']:<9} {best['mode']:<19} "
               f"{best['img_per_s']:8.1f} img/s (median step {best['img_per_s_median']:.1f})")
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    finish_report(results, args.json)
 
 
 if __name__ == "__main__":

@@ -45,17 +45,15 @@ Run it with Debian's interpreter, whose torch is the same LibTorch build as the 
 """
 import argparse
 import copy
-import json
 import math
 import os
-import resource
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 # Neither imports torch: the BLAS environment must be set before it loads.
-from bench_pytorch_dcgan import limit_blas_threads, loaded_openblas, native_bf16  # noqa: E402
+from bench_pytorch_dcgan import finish_report, import_torch_configured, native_bf16  # noqa: E402
 
 MODES = ("fp32", "channels_last", "bf16", "bf16_channels_last")
 PHASES = ("Gmain", "Greg", "Dmain", "Dreg", "G_ema")
@@ -268,16 +266,8 @@ def main():
     if args.warmup < 0 or args.seconds < 0:
         ap.error("--warmup and --seconds must be >= 0")
 
-    limit_blas_threads(args.blas_threads)
-    import torch  # after the BLAS environment is set
-    import stylegan2_reference as ref
-
-    torch.set_num_threads(args.threads)
-    blas_path, blas_threads = loaded_openblas()
-    print(f"native bf16: {'yes' if native_bf16() else 'no (bf16 modes left out unless --modes names them)'}")
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"BLAS {blas_path or 'not OpenBLAS'} threads {blas_threads}, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    torch, blas_threads = import_torch_configured(args.threads, args.blas_threads)
+    import stylegan2_reference as ref  # imports torch: after the BLAS environment is set
     dg, dd, scale = check_routes(torch, ref, args.resample, args.modconv)
     print(f"routes resample={args.resample} modconv={args.modconv}: max |diff| to the reference "
           f"routes G {dg:.2e} (images up to {scale:.2f}), D {dd:.2e}", flush=True)
@@ -298,11 +288,7 @@ def main():
     best["case"] += "_best"
     results.append(best)
     print(f"{best['case']:<20} {best['mode']:<19} {best['img_per_s']:8.1f} img/s")
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    finish_report(results, args.json)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,16 @@ def _section(given, defaults, where):
     return out
 
 
+
+def _check_mapping_layers(m, features, feature_name, network, what):
+    """A mapping network's widths and activation must be the ones the C++ side builds."""
+    for key in ("embed_features", "layer_features"):
+        if m[key] is not None and _plain(m[key]) != features:
+            raise ExportError(f"{what} mapping_kwargs.{key} = {m[key]!r} is not supported: the "
+                              f"C++ {network} uses {feature_name} ({features}) features (None)")
+    _require(m["activation"], "lrelu", f"{what} mapping_kwargs.activation",
+             f"the C++ {network} uses leaky ReLU")
+
 def _require(value, expected, name, why):
     if isinstance(expected, list):
         value = [_plain(x) for x in value] if isinstance(value, (list, tuple)) else value
@@ -160,12 +170,7 @@ def generator_kwargs(module, what="G_ema"):
         raise ExportError(f"{what} img_resolution = {res}: expected a power of two >= 4")
 
     m = _section(kw.get("mapping_kwargs"), G_MAPPING_DEFAULTS, f"{what} mapping_kwargs")
-    for key in ("embed_features", "layer_features"):
-        if m[key] is not None and _plain(m[key]) != w_dim:
-            raise ExportError(f"{what} mapping_kwargs.{key} = {m[key]!r} is not supported: the "
-                              f"C++ mapping network uses w_dim ({w_dim}) features (None)")
-    _require(m["activation"], "lrelu", f"{what} mapping_kwargs.activation",
-             "the C++ mapping network uses leaky ReLU")
+    _check_mapping_layers(m, w_dim, "w_dim", "mapping network", what)
     if m["w_avg_beta"] is None:
         raise ExportError(f"{what} mapping_kwargs.w_avg_beta = None is not supported: the C++ "
                           f"generator tracks w_avg (truncation needs it)")
@@ -226,12 +231,7 @@ def discriminator_kwargs(module, what="D"):
              "the C++ resampling uses the [1,3,3,1] filter")
     m = _section(kw.get("mapping_kwargs"), D_MAPPING_DEFAULTS, f"{what} mapping_kwargs")
     eff_cmap = min(base // 4, cmax) if cmap_dim is None else cmap_dim
-    for key in ("embed_features", "layer_features"):
-        if m[key] is not None and _plain(m[key]) != eff_cmap:
-            raise ExportError(f"{what} mapping_kwargs.{key} = {m[key]!r} is not supported: the "
-                              f"C++ label mapping uses cmap_dim ({eff_cmap}) features (None)")
-    _require(m["activation"], "lrelu", f"{what} mapping_kwargs.activation",
-             "the C++ label mapping uses leaky ReLU")
+    _check_mapping_layers(m, eff_cmap, "cmap_dim", "label mapping", what)
     _require(_plain(m["lr_multiplier"]), 0.01, f"{what} mapping_kwargs.lr_multiplier",
              "the C++ label mapping has NVIDIA's default learning-rate multiplier")
     e = _section(kw.get("epilogue_kwargs"), D_EPILOGUE_DEFAULTS, f"{what} epilogue_kwargs")

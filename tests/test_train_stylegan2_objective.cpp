@@ -245,13 +245,8 @@ TEST_CASE("a tiny StyleGAN2 run trains, logs its terms and resumes bit-exactly",
   }
   CHECK(rows > 0);
 
-  auto a = train_test::checkpoint_tensors(full.last_checkpoint);
-  auto b = train_test::checkpoint_tensors(resumed.last_checkpoint);
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    INFO(name);
-    REQUIRE(b.count(name));
-    CHECK(torch::equal(t, b[name]));
-  }
+  const auto differ = train_test::differing_tensors(full.last_checkpoint, resumed.last_checkpoint);
+  INFO("differing tensors: " << differ.size() << (differ.empty() ? "" : ", first " + differ[0]));
+  CHECK(differ.empty());
   fs::remove_all(out);
 }

@@ -73,6 +73,21 @@ inline std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string
   return out;
 }
 
+// Names of the tensors that differ between two checkpoints, or that only one of them holds.
+inline std::vector<std::string> differing_tensors(const std::string& a_path,
+                                                  const std::string& b_path) {
+  auto a = checkpoint_tensors(a_path);
+  auto b = checkpoint_tensors(b_path);
+  std::vector<std::string> out;
+  for (const auto& [name, t] : a) {
+    if (!b.count(name) || !torch::equal(t, b.at(name))) out.push_back(name);
+  }
+  for (const auto& [name, t] : b) {
+    if (!a.count(name)) out.push_back(name);
+  }
+  return out;
+}
+
 // Continues `half` from its last checkpoint, with the config stored in it, up to `steps`.
 inline gan::TrainResult resume_to(const gan::TrainResult& half, int64_t steps,
                                   gan::TrainRunOptions options) {

@@ -55,15 +55,8 @@ class ClassicObjective : public Objective {
       s.gp_weight = gp_lambda_ * phase.gain;
     }
     DiscriminatorStepInputs step_in{in.real, in.real_labels, in.z, in.fake_labels};
-    const DiscriminatorStepTerms t = discriminator_step_terms(nets.g, nets.d, s, step_in);
-    ((t.loss + t.reg) * scale).backward();
-    if (phase.adversarial) {
-      stats.add("loss_d", t.loss.item<double>());
-      stats.add("d_real", t.real_logits.mean().item<double>());
-      stats.add("d_fake", t.fake_logits.mean().item<double>());
-      nets.augment.observe_real_logits(t.real_logits.detach());
-    }
-    if (phase.regularise) stats.add("loss_reg", t.reg.item<double>());
+    backward_discriminator_terms(discriminator_step_terms(nets.g, nets.d, s, step_in),
+                                 phase.adversarial, phase.regularise, scale, nets.augment, stats);
   }
 
  private:

@@ -49,4 +49,17 @@ DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorI
   return out;
 }
 
+void backward_discriminator_terms(const DiscriminatorStepTerms& t, bool adversarial,
+                                  bool regularise, double scale, Augment& augment,
+                                  StepStats& stats) {
+  ((t.loss + t.reg) * scale).backward();
+  if (adversarial) {
+    stats.add("loss_d", t.loss.item<double>());
+    stats.add("d_real", t.real_logits.mean().item<double>());
+    stats.add("d_fake", t.fake_logits.mean().item<double>());
+    augment.observe_real_logits(t.real_logits.detach());
+  }
+  if (regularise) stats.add("loss_reg", t.reg.item<double>());
+}
+
 }  // namespace gan

@@ -11,6 +11,7 @@
 #include "models/networks.h"
 #include "src/train/augment.h"
 #include "src/train/diffaugment.h"
+#include "src/train/objective.h"
 
 namespace gan {
 
@@ -47,5 +48,12 @@ struct DiscriminatorStepTerms {
 DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorImpl& d,
                                                 const DiscriminatorStepSettings& settings,
                                                 const DiscriminatorStepInputs& in);
+
+// Backward of one micro-batch's terms times `scale`, then their statistics: loss_d, d_real and
+// d_fake when `adversarial` (D's real logits also go to the augmentation, for ADA), loss_reg
+// when `regularise`. Shared by the objectives' D phases.
+void backward_discriminator_terms(const DiscriminatorStepTerms& t, bool adversarial,
+                                  bool regularise, double scale, Augment& augment,
+                                  StepStats& stats);
 
 }  // namespace gan

@@ -142,15 +142,8 @@ class StyleGan2Objective : public Objective {
     // R1 = gamma / 2 x ||grad||^2 at the reals, through the augmentation (as NVIDIA's).
     if (phase.regularise) s.r1_weight = r1_gamma_ * 0.5 * phase.gain;
     DiscriminatorStepInputs step_in{in.real, in.real_labels, in.z, in.fake_labels};
-    const DiscriminatorStepTerms t = discriminator_step_terms(nets.g, nets.d, s, step_in);
-    ((t.loss + t.reg) * scale).backward();
-    if (phase.adversarial) {
-      stats.add("loss_d", t.loss.item<double>());
-      stats.add("d_real", t.real_logits.mean().item<double>());
-      stats.add("d_fake", t.fake_logits.mean().item<double>());
-      nets.augment.observe_real_logits(t.real_logits.detach());
-    }
-    if (phase.regularise) stats.add("loss_reg", t.reg.item<double>());
+    backward_discriminator_terms(discriminator_step_terms(nets.g, nets.d, s, step_in),
+                                 phase.adversarial, phase.regularise, scale, nets.augment, stats);
   }
 
   double r1_gamma_;
