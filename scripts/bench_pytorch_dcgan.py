@@ -87,16 +87,17 @@ def build_networks(nn, res, nz=100, width=64, channels=3):
     return nn.Sequential(*g), nn.Sequential(*d)
 
 
+def dcgan_init(nn, m):
+    """DCGAN's N(0, 0.02) weights; batch-norm gains N(1, 0.02), biases 0 (for Module.apply)."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
 def bench(torch, res, mode, formulation, warmup, steps, batch=64, nz=100):
     nn, F = torch.nn, torch.nn.functional
-
-    def init_weights(m):
-        # DCGAN's N(0, 0.02); batch-norm gains N(1, 0.02).
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
 
     def grad_norm(params):
         return math.sqrt(sum(p.grad.detach().pow(2).sum().item() for p in params
@@ -105,8 +106,8 @@ def bench(torch, res, mode, formulation, warmup, steps, batch=64, nz=100):
     torch.manual_seed(0)
     g, d = build_networks(nn, res, nz)
     g_ema, _ = build_networks(nn, res, nz)
-    g.apply(init_weights)
-    d.apply(init_weights)
+    g.apply(lambda m: dcgan_init(nn, m))
+    d.apply(lambda m: dcgan_init(nn, m))
     g_ema.load_state_dict(g.state_dict())
     g_ema.eval().requires_grad_(False)
     fmt = torch.channels_last if "channels_last" in mode else torch.contiguous_format

@@ -18,7 +18,7 @@ packages=(
 # Only for the scripts that produce reference numbers for tests, and the browser that the
 # `gan serve` page test drives headless (never needed to use gan; that test skips without it).
 if [ "${GAN_WITH_PYTHON:-0}" = "1" ]; then
-  packages+=(python3-torch python3-numpy python3-scipy chromium)
+  packages+=(python3-torch python3-numpy python3-scipy python3-pil chromium)
 fi
 
 missing=()

@@ -313,6 +313,7 @@ int run_bench(int argc, char** argv) {
                         {"gflops", r.gflops},
                         {"share_of_conv2d_peak", peak_conv > 0 ? r.gflops / peak_conv : 0.0},
                         {"fast_layers", setup.fast_layers},
+                        {"share_fakes", setup.share_fakes},
                         {"precision", precision_name(setup.precision)},
                         {"machine", machine}};
     if (!note.empty()) j["note"] = note;
@@ -330,6 +331,7 @@ int run_bench(int argc, char** argv) {
     const std::string name = "train_dcgan_" + std::to_string(res);
     if (!cases.count(name)) continue;
     TrainBenchSetup s = reference_dcgan(res);
+    s.share_fakes = cfg.train.share_fakes;  // --set train.share_fakes=true|false compares both
     s.warmup = res == 32 ? (quick ? 1 : 3) : (quick ? 1 : 2);
     s.steps = res == 32 ? (quick ? 3 : 10) : (quick ? 2 : 5);
     train_case(name, s, synthetic(s), "synthetic data");
@@ -355,6 +357,7 @@ int run_bench(int argc, char** argv) {
     s.augment = cfg.augment;
     s.n_critic = cfg.train.n_critic;
     s.accumulate = cfg.train.accumulate;
+    s.share_fakes = cfg.train.share_fakes;
     s.batch_size = cfg.train.batch_size;
     s.ema_kimg = cfg.train.ema_kimg;
     s.ema_rampup = cfg.train.ema_rampup;

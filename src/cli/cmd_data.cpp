@@ -180,12 +180,15 @@ int bench(int argc, char** argv) {
 }
 
 int export_images(int argc, char** argv) {
-  cxxopts::Options options(argv[0],
-                           "Write a dataset's images (as stored, no transforms) as PNG files.");
+  cxxopts::Options options(
+      argv[0], "Write a dataset's images as PNG files: as stored, or as the models see them.");
   add_common_options(options);
   add_config_options(options);
   options.add_options()("o,out", "Output folder", cxxopts::value<std::string>())(
-      "count", "Images to write (0 = all)", cxxopts::value<int64_t>()->default_value("0"));
+      "count", "Images to write (0 = all)", cxxopts::value<int64_t>()->default_value("0"))(
+      "as-evaluated",
+      "Write each image at data.resolution and data.channels through the config's resize, "
+      "centre crop and no flip, as gan evaluate reads real images (default: as stored)");
   auto args = parse(options, argc, argv);
   if (!args) return 0;
   Config cfg = config_from_args(*args);
@@ -193,9 +196,15 @@ int export_images(int argc, char** argv) {
   auto ds = make_dataset(cfg.data);
   int64_t count = args->operator[]("count").as<int64_t>();
   if (count <= 0 || count > int64_t(ds->size())) count = int64_t(ds->size());
+  const bool as_evaluated = args->count("as-evaluated") > 0;
+  // The same transform as evaluation's real images (src/metrics/image_sources.cpp), so
+  // other tools can train and measure on exactly the pixels gan does.
+  TransformOptions topt = transform_options(cfg.data);
+  topt.hflip(false).crop("center");
   const auto names = ds->class_names();
   for (int64_t i = 0; i < count; ++i) {
     Sample s = ds->get(size_t(i));
+    if (as_evaluated) s.image = transform_image_u8(s.image, topt, 0);
     fs::path dir = out;
     if (s.label >= 0) {
       // Zero-padded label prefix keeps the sorted folder order equal to the label order.
@@ -217,7 +226,11 @@ int export_images(int argc, char** argv) {
     const std::string path = (dir / file).string();
     save_image(path, bgr);  // atomic and checked (a full disk names the file)
   }
-  std::cout << "wrote " << count << " images to " << out << "\n";
+  std::cout << "wrote " << count << " images to " << out;
+  if (as_evaluated)
+    std::cout << " at " << topt.resolution() << "x" << topt.resolution() << "x" << topt.channels()
+              << " (resize " << topt.resize_filter() << ", centre crop)";
+  std::cout << "\n";
   return 0;
 }
 

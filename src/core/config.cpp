@@ -378,6 +378,11 @@ const Table& key_table() {
     t.add_int32("train.accumulate", REF(train.accumulate),
                 "Gradient accumulation rounds per step (batch_size is split into this many).",
                 in_range(1, 1024));
+    t.add_bool("train.share_fakes", REF(train.share_fakes),
+               "One G forward per step, as the PyTorch DCGAN tutorial: D trains on it detached, "
+               "then G's phase backpropagates through the same images into the updated D "
+               "(false: D's phase draws its fakes without gradient and G's phase draws new "
+               "ones). Needs n_critic 1, accumulate 1 and a classic loss.");
     t.add_float("train.ema_kimg", REF(train.ema_kimg),
                 "Half-life of the generator EMA in kimg (0 = no EMA).", in_range(0, 1e9));
     t.add_float("train.ema_rampup", REF(train.ema_rampup),
@@ -1065,6 +1070,13 @@ void validate(const Config& cfg) {
     throw ConfigError(cfg.where("train.accumulate") + "train.accumulate (" +
                       std::to_string(cfg.train.accumulate) + ") must divide train.batch_size (" +
                       std::to_string(cfg.train.batch_size) + ")");
+  }
+  if (cfg.train.share_fakes && (cfg.train.n_critic != 1 || cfg.train.accumulate != 1)) {
+    throw ConfigError(cfg.where("train.share_fakes") +
+                      "train.share_fakes needs train.n_critic 1 and train.accumulate 1 (got " +
+                      std::to_string(cfg.train.n_critic) + " and " +
+                      std::to_string(cfg.train.accumulate) +
+                      "): one G forward serves one D step and one G step");
   }
   if (!cfg.metrics.best.empty() && std::find(cfg.metrics.names.begin(), cfg.metrics.names.end(),
                                              cfg.metrics.best) == cfg.metrics.names.end()) {

@@ -66,7 +66,8 @@ struct TrainConfig {
   int64_t steps = 1000;
   int n_critic = 1;
   int accumulate = 1;
-  double ema_kimg = 10.0;  // half-life of the generator EMA; 0 disables it
+  bool share_fakes = false;  // one G forward per step for D and G (the PyTorch tutorial's)
+  double ema_kimg = 10.0;    // half-life of the generator EMA; 0 disables it
   double ema_rampup = 0.05;
   double tick_kimg = 1.0;
   double snapshot_kimg = 10.0;

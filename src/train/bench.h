@@ -25,6 +25,7 @@ struct TrainBenchSetup {
   int batch_size = 64;
   int n_critic = 1;
   int accumulate = 1;
+  bool share_fakes = false;  // train.share_fakes: one G forward for D's and G's phases
   double ema_kimg = 10.0;
   double ema_rampup = 0.05;
   int warmup = 2;  // untimed steps first (allocator, oneDNN primitive caches)
@@ -61,8 +62,9 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
 // FLOPs of one training step per image, from the layer shapes (flops_per_image): the D step
 // runs G forward (no grad), D forward on reals and fakes and their backward (input and weight
 // gradients, 2x forward); the G step runs G forward, D forward, D backward for the input
-// gradient only (1x) and G backward (2x). Total 4 F_G + 8 F_D.
-double train_flops_per_image(double g_flops, double d_flops);
+// gradient only (1x) and G backward (2x). Total 4 F_G + 8 F_D, or 3 F_G + 8 F_D when the
+// phases share one G forward (train.share_fakes).
+double train_flops_per_image(double g_flops, double d_flops, bool share_fakes = false);
 
 // Switches every UpConv and ConvTranspose2dLayer of `net` to its reference (conv_transpose2d)
 // formulation, or back.

@@ -29,6 +29,8 @@ class ClassicObjective : public Objective {
     return discriminator ? d_interval_ : 0;
   }
 
+  bool can_share_fakes() const override { return true; }
+
   std::vector<std::string> stat_names() const override {
     return {"loss_d", "loss_g", "loss_reg", "d_real", "d_fake"};
   }
@@ -36,7 +38,7 @@ class ClassicObjective : public Objective {
   void accumulate(const Phase& phase, PhaseNetworks& nets, const PhaseInputs& in, double scale,
                   StepStats& stats) override {
     if (!phase.discriminator) {
-      const torch::Tensor fake = nets.g.forward(in.z, in.fake_labels);
+      const torch::Tensor fake = in.fake.defined() ? in.fake : nets.g.forward(in.z, in.fake_labels);
       const torch::Tensor logits =
           nets.d.forward(nets.augment.apply(fake, in.rows), in.fake_labels).to(torch::kFloat32);
       const torch::Tensor loss = g_loss(loss_, logits);
@@ -54,7 +56,7 @@ class ClassicObjective : public Objective {
       s.r1_weight = r1_gamma_ * 0.5 * phase.gain;
       s.gp_weight = gp_lambda_ * phase.gain;
     }
-    DiscriminatorStepInputs step_in{in.real, in.real_labels, in.z, in.fake_labels};
+    DiscriminatorStepInputs step_in{in.real, in.real_labels, in.z, in.fake_labels, in.fake};
     backward_discriminator_terms(discriminator_step_terms(nets.g, nets.d, s, step_in),
                                  phase.adversarial, phase.regularise, scale, nets.augment, stats);
   }

@@ -41,10 +41,15 @@ void validate_components(const Config& cfg) {
     check_name(cfg, "metrics.names", "metric", m, metric_registry().names());
   }
   check_best_metric(cfg.metrics.best, cfg.metrics.names, cfg.where("metrics.best"));
+  std::unique_ptr<Objective> objective;
   try {
-    make_objective(cfg.loss);
+    objective = make_objective(cfg.loss);
   } catch (const ConfigError& e) {
     throw ConfigError(cfg.where("loss.type") + e.what());
+  }
+  if (cfg.train.share_fakes && !objective->can_share_fakes()) {
+    throw ConfigError(cfg.where("train.share_fakes") + "train.share_fakes needs a classic loss: " +
+                      "loss.type '" + cfg.loss.type + "' draws its own G inputs in G's phases");
   }
 }
 

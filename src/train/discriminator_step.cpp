@@ -19,7 +19,9 @@ DiscriminatorStepTerms discriminator_step_terms(GeneratorImpl& g, DiscriminatorI
   const bool r1 = settings.r1_weight > 0;
   const bool gp = settings.gp_weight > 0;
   torch::Tensor fake;
-  if (settings.adversarial || gp) {
+  if (in.fake.defined()) {
+    fake = in.fake.detach();
+  } else if (settings.adversarial || gp) {
     torch::NoGradGuard no_grad;
     fake = settings.generate ? settings.generate(in.z, in.fake_labels)
                              : g.forward(in.z, in.fake_labels);

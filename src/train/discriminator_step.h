@@ -32,6 +32,7 @@ struct DiscriminatorStepInputs {
   torch::Tensor real_labels;  // [n] int64, undefined when unconditional
   torch::Tensor z;            // [n, z_dim]
   torch::Tensor fake_labels;  // [n] int64, undefined when unconditional
+  torch::Tensor fake;         // G's output for z when shared (train.share_fakes); else G runs here
 };
 
 struct DiscriminatorStepTerms {

@@ -50,7 +50,10 @@ struct PhaseInputs {
   torch::Tensor real_labels;  // [n] int64, undefined when unconditional
   torch::Tensor z;            // [n, z_dim]
   torch::Tensor fake_labels;  // [n] int64, undefined when unconditional
-  BatchRows rows;             // where the rows sit in the global micro-batch (random draws)
+  // G(z, fake_labels) when the step shares one G forward (train.share_fakes): detached in D's
+  // phases, with G's graph in G's phases. Undefined: each phase runs G itself.
+  torch::Tensor fake;
+  BatchRows rows;  // where the rows sit in the global micro-batch (random draws)
 };
 
 struct PhaseNetworks {
@@ -71,6 +74,8 @@ class Objective {
   // (1 / accumulation rounds). D phases report D's outputs on the reals to nets.augment.
   virtual void accumulate(const Phase& phase, PhaseNetworks& nets, const PhaseInputs& in,
                           double scale, StepStats& stats) = 0;
+  // Whether G's phases can take PhaseInputs::fake instead of running G themselves.
+  virtual bool can_share_fakes() const { return false; }
   // What a checkpoint keeps so that a resume continues exactly (the path-length running mean);
   // load_state throws std::invalid_argument on a state it cannot take.
   virtual std::map<std::string, double> state() const { return {}; }

@@ -289,6 +289,7 @@ void build_training(TrainingRun& run) {
   options.batch_size = batch;
   options.n_critic = cfg.train.n_critic;
   options.accumulate = cfg.train.accumulate;
+  options.share_fakes = cfg.train.share_fakes;
   options.rank = run.dist.rank;
   options.world_size = world;
   options.num_classes = run.shape.num_classes;

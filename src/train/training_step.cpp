@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "src/core/errors.h"
 #include "src/train/optimizer.h"
 
 namespace gan {
@@ -44,6 +45,14 @@ TrainingStep::TrainingStep(GeneratorImpl& g, DiscriminatorImpl& d, Objective& ob
   opt_g_ = make_optimizer(optim_g_cfg_, g_params_, lazy_ratio(objective_, false));
   opt_d_ = make_optimizer(optim_d_cfg_, d_params_, lazy_ratio(objective_, true));
   set_learning_rate_scale(1.0);
+  if (options_.share_fakes &&
+      (options_.n_critic != 1 || options_.accumulate != 1 || !objective_.can_share_fakes())) {
+    throw ConfigError(
+        "train.share_fakes: one G forward for D and G needs train.n_critic 1 (is " +
+        std::to_string(options_.n_critic) + "), train.accumulate 1 (is " +
+        std::to_string(options_.accumulate) + ") and a classic loss (" +
+        (objective_.can_share_fakes() ? "ok" : "this loss.type draws its own G inputs") + ")");
+  }
 }
 
 TrainingStep::~TrainingStep() = default;
@@ -57,8 +66,9 @@ void TrainingStep::set_learning_rate_scale(double scale) {
 
 void TrainingStep::run_phase(const Phase& phase, const torch::Tensor& reals,
                              const torch::Tensor& real_labels, const torch::Tensor& z,
-                             const torch::Tensor& fake_labels, int64_t rows, const StepSync& sync,
-                             StepStats& stats, bool record_norm) {
+                             const torch::Tensor& fake_labels, const torch::Tensor& fake,
+                             int64_t rows, const StepSync& sync, StepStats& stats,
+                             bool record_norm) {
   const int64_t micro = options_.batch_size / options_.world_size / options_.accumulate;
   // Micro-batch k of every rank together is micro-batch k of one process (see trainer.cpp).
   const BatchRows micro_rows{micro * options_.world_size, options_.rank, options_.world_size};
@@ -75,6 +85,7 @@ void TrainingStep::run_phase(const Phase& phase, const torch::Tensor& reals,
     in.real_labels = slice(real_labels, start, end);
     in.z = slice(z, start, end);
     in.fake_labels = slice(fake_labels, start, end);
+    in.fake = slice(fake, start, end);
     in.rows = micro_rows;
     AutocastScope autocast(options_.precision, options_.device);
     objective_.accumulate(phase, nets, in, 1.0 / double(options_.accumulate), stats);
@@ -105,6 +116,8 @@ StepResult TrainingStep::run(int64_t step, const std::function<Batch()>& next_re
   optimizer_seconds_d_ = optimizer_seconds_g_ = 0;
   auto t0 = std::chrono::steady_clock::now();
   set_requires_grad(d_, true);
+  // train.share_fakes: the one G forward of this step, and the latents and labels it drew.
+  torch::Tensor shared_z, shared_labels, shared_fake;
   for (int critic = 0; critic < options_.n_critic; ++critic) {
     const int64_t d_step = step * options_.n_critic + critic;
     const Batch real_batch = next_reals();
@@ -115,9 +128,16 @@ StepResult TrainingStep::run(int64_t step, const std::function<Batch()>& next_re
     const torch::Tensor fake_labels = my_share(draw_labels());
     // A short last batch (data.drop_last: false) has fewer reals; as many fakes pair with them.
     const int64_t have = reals.size(0);
+    if (options_.share_fakes) {
+      AutocastScope autocast(options_.precision, options_.device);
+      shared_z = z;
+      shared_labels = fake_labels;
+      shared_fake = g_.forward(z, fake_labels);
+    }
+    const torch::Tensor d_fake = shared_fake.defined() ? shared_fake.detach() : torch::Tensor();
     for (const auto& phase : phases_) {
       if (!phase.discriminator || d_step % phase.interval != 0) continue;
-      run_phase(phase, reals, real_labels, z, fake_labels, have, sync, result.stats,
+      run_phase(phase, reals, real_labels, z, fake_labels, d_fake, have, sync, result.stats,
                 phase.adversarial && critic == options_.n_critic - 1);
     }
     // Every rank takes the same branch: the collective is called by all or none.
@@ -133,12 +153,14 @@ StepResult TrainingStep::run(int64_t step, const std::function<Batch()>& next_re
   t0 = std::chrono::steady_clock::now();
   // D's parameters need no gradient in G's phases.
   set_requires_grad(d_, false);
-  const torch::Tensor z = my_share(torch::randn({batch, g_.z_dim()}, options_.device));
-  const torch::Tensor fake_labels = my_share(draw_labels());
+  const bool share = shared_fake.defined();
+  const torch::Tensor z =
+      share ? shared_z : my_share(torch::randn({batch, g_.z_dim()}, options_.device));
+  const torch::Tensor fake_labels = share ? shared_labels : my_share(draw_labels());
   for (const auto& phase : phases_) {
     if (phase.discriminator || step % phase.interval != 0) continue;
-    run_phase(phase, torch::Tensor(), torch::Tensor(), z, fake_labels, local, sync, result.stats,
-              phase.adversarial);
+    run_phase(phase, torch::Tensor(), torch::Tensor(), z, fake_labels, shared_fake, local, sync,
+              result.stats, phase.adversarial);
   }
   result.phase_seconds_g = seconds_since(t0);
   // An adaptive augmentation (ADA) takes its step here: every rank, the same collectives.

@@ -26,6 +26,9 @@ struct TrainingStepOptions {
   int64_t batch_size = 64;  // global: over all ranks and accumulation rounds
   int n_critic = 1;
   int accumulate = 1;
+  // One G forward per step: D's phases see it detached, G's phases backpropagate through it
+  // (train.share_fakes; needs n_critic 1, accumulate 1, Objective::can_share_fakes()).
+  bool share_fakes = false;
   int rank = 0;
   int world_size = 1;
   int num_classes = 0;    // > 0: conditional (fake labels drawn uniformly)
@@ -69,8 +72,9 @@ class TrainingStep {
 
  private:
   void run_phase(const Phase& phase, const torch::Tensor& reals, const torch::Tensor& real_labels,
-                 const torch::Tensor& z, const torch::Tensor& fake_labels, int64_t rows,
-                 const StepSync& sync, StepStats& stats, bool record_norm);
+                 const torch::Tensor& z, const torch::Tensor& fake_labels,
+                 const torch::Tensor& fake, int64_t rows, const StepSync& sync, StepStats& stats,
+                 bool record_norm);
 
   GeneratorImpl& g_;
   DiscriminatorImpl& d_;
