@@ -16,7 +16,6 @@ scripts/second_detector.py.
     /usr/bin/python3 scripts/train_pytorch_dcgan.py --data DIR --seconds 600 --out DIR
 """
 import argparse
-import glob
 import os
 import sys
 import time
@@ -25,21 +24,7 @@ import time
 # OpenBLAS before its thread count is set.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_pytorch_dcgan import build_networks, dcgan_init, import_torch_configured  # noqa: E402
-
-
-def load_png_folder(folder):
-    """uint8 [N, C, H, W] of every PNG under `folder` (sorted by path), read with Pillow."""
-    import numpy as np
-    from PIL import Image
-
-    files = sorted(glob.glob(os.path.join(folder, "**", "*.png"), recursive=True))
-    if not files:
-        raise SystemExit(f"{folder}: no PNG files")
-    images = []
-    for f in files:
-        a = np.asarray(Image.open(f))
-        images.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
-    return np.stack(images)
+from second_detector import load_images  # noqa: E402
 
 
 def write_pngs(images_u8, folder):
@@ -71,7 +56,7 @@ def main():
 
     torch, _ = import_torch_configured(args.threads, args.blas_threads)
     nn, F = torch.nn, torch.nn.functional
-    data = torch.from_numpy(load_png_folder(args.data))
+    data = torch.from_numpy(load_images(args.data))
     n, channels, res = data.shape[0], data.shape[1], data.shape[2]
     print(f"data: {n} images {res}x{res}x{channels} from {args.data}", flush=True)
 
