@@ -167,7 +167,7 @@ DiscriminatorEntry stylegan2_discriminator_entry() {
   e.schema = {
       "stylegan2",
       "StyleGAN2 discriminator as in NVIDIA's stylegan2-ada-pytorch: resnet/orig/skip blocks, "
-      "FIR down-sampling, minibatch std, projection conditioning; resolutions 16-256.",
+      "FIR down-sampling, minibatch std, projection conditioning; resolutions 16-1024.",
       {string_key("architecture", "resnet",
                   "resnet (1x1 residual branch, both branches x sqrt(0.5)), orig (plain) or skip "
                   "(FromRGB of the down-sampled image at every block; train.py `cifar` uses orig).",
@@ -195,7 +195,8 @@ DiscriminatorEntry stylegan2_discriminator_entry() {
   e.make = [](const ComponentConfig& own, const NetworkShape& shape) {
     const int64_t res = shape.resolution;
     check_network_shape("model.d.type", "stylegan2", shape,
-                        res >= 16 && res <= 256 && (res & (res - 1)) == 0, "16, 32, 64, 128, 256");
+                        res >= 16 && res <= 1024 && (res & (res - 1)) == 0,
+                        "16, 32, 64, 128, 256, 512, 1024");
     const int64_t base = own.get_int("channel_base");
     if (base < res) {
       throw ConfigError("model.d.channel_base (" + std::to_string(base) +

@@ -180,7 +180,7 @@ GeneratorEntry stylegan2_generator_entry() {
   e.schema = {
       "stylegan2",
       "StyleGAN2 (Karras et al. 2020) as in NVIDIA's stylegan2-ada-pytorch: mapping network, "
-      "modulated convolutions, noise inputs, skip ToRGB; resolutions 16-256.",
+      "modulated convolutions, noise inputs, skip ToRGB; resolutions 16-1024.",
       {int_key("z_dim", 512, "Latent (z) dimension.", within(1, 4096)),
        int_key("w_dim", 512, "Intermediate latent (w) dimension.", within(1, 4096)),
        int_key("mapping_layers", 8,
@@ -214,7 +214,8 @@ GeneratorEntry stylegan2_generator_entry() {
   e.make = [](const ComponentConfig& own, const NetworkShape& shape) {
     const int64_t res = shape.resolution;
     check_network_shape("model.g.type", "stylegan2", shape,
-                        res >= 16 && res <= 256 && (res & (res - 1)) == 0, "16, 32, 64, 128, 256");
+                        res >= 16 && res <= 1024 && (res & (res - 1)) == 0,
+                        "16, 32, 64, 128, 256, 512, 1024");
     if (own.get_int("channel_base") < res) {
       throw ConfigError("model.g.channel_base (" + std::to_string(own.get_int("channel_base")) +
                         ") must be at least the resolution (" + std::to_string(res) + ")");

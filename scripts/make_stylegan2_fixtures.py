@@ -56,6 +56,9 @@ COUNT_CONFIGS = [
     # and NVIDIA's counts measured with its own code (docs/models.md).
     ("cifar", 32, 3, 16384, 512, 2, "orig", 19947539, 20720641),
     ("bench32", 32, 1, 8192, 256, 2, "resnet", 6105611, 5379073),
+    # train.py --cfg auto at 1024x1024 (FFHQ, MetFaces): NVIDIA's own summary table prints
+    # G 28,794,124 and D 29,012,513 (docs/models.md).
+    ("auto1024", 1024, 3, 32768, 512, 2, "resnet", 28794124, 29012513),
 ]
 for name, res, ch, base, cmax, maps, arch, g_nv, d_nv in COUNT_CONFIGS:
     g_formula = count_g(res, ch, base, cmax, maps)

@@ -317,7 +317,8 @@ TEST_CASE("stylegan2 parameter counts equal NVIDIA's", "[models][stylegan2]") {
   // name, resolution, channels, channel_base, channel_max, mapping layers, D architecture
   for (const auto& [name, res, ch, base, cmax, maps, arch] :
        {std::make_tuple("cifar", 32, 3, 16384, 512, 2, "orig"),
-        std::make_tuple("bench32", 32, 1, 8192, 256, 2, "resnet")}) {
+        std::make_tuple("bench32", 32, 1, 8192, 256, 2, "resnet"),
+        std::make_tuple("auto1024", 1024, 3, 32768, 512, 2, "resnet")}) {
     INFO(name);
     gan::StyleGan2Generator g(
         gan::StyleGan2GeneratorOptions(res, ch).channel_base(base).channel_max(cmax).mapping_layers(
@@ -419,6 +420,40 @@ TEST_CASE("stylegan2 G and D at 32 and 64 through the registry: shapes, gradient
       check_close(trunc.narrow(1, 3, sg->num_ws() - 3), ws.narrow(1, 3, sg->num_ws() - 3));
     }
   }
+}
+
+TEST_CASE("stylegan2 G and D at 512 and 1024 through the registry (NVIDIA's large pickles)",
+          "[models][stylegan2]") {
+  // Narrow networks (channel_base 1024: one channel at 1024x1024): the shapes, the 18 ws of a
+  // 1024 generator and finite logits. The full-width layer counts are checked above.
+  for (const int res : {512, 1024}) {
+    INFO("resolution " << res);
+    const gan::Config cfg = gan::default_config(
+        {"model.g.type=stylegan2", "model.d.type=stylegan2", "model.g.z_dim=8", "model.g.w_dim=8",
+         "model.g.mapping_layers=2", "model.g.channel_base=1024", "model.g.channel_max=8",
+         "model.d.channel_base=1024", "model.d.channel_max=8", "model.d.mbstd_group_size=2"});
+    const gan::NetworkShape shape{res, 3, 0};
+    torch::manual_seed(3);
+    auto g = gan::make_generator(cfg.model, shape);
+    auto d = gan::make_discriminator(cfg.model, shape);
+    auto* sg = dynamic_cast<gan::StyleGan2GeneratorImpl*>(g.get());
+    REQUIRE(sg != nullptr);
+    CHECK(sg->num_ws() == (res == 1024 ? 18 : 16));
+    torch::NoGradGuard no_grad;
+    g->eval();
+    const torch::Tensor images = g->forward(torch::randn({2, 8}), torch::Tensor());
+    REQUIRE(images.sizes() == torch::IntArrayRef({2, 3, res, res}));
+    CHECK(torch::isfinite(images).all().item<bool>());
+    CHECK(images.std().item<double>() > 0.0);
+    const torch::Tensor logits = d->forward(images, torch::Tensor());
+    REQUIRE(logits.sizes() == torch::IntArrayRef({2}));
+    CHECK(torch::isfinite(logits).all().item<bool>());
+  }
+  const gan::Config cfg = gan::default_config({"model.g.type=stylegan2", "model.d.type=stylegan2"});
+  CHECK_THROWS_WITH(gan::make_generator(cfg.model, gan::NetworkShape{2048, 3, 0}),
+                    Catch::Contains("does not support resolution 2048"));
+  CHECK_THROWS_WITH(gan::make_discriminator(cfg.model, gan::NetworkShape{2048, 3, 0}),
+                    Catch::Contains("does not support resolution 2048"));
 }
 
 TEST_CASE("stylegan2 configuration errors are clear", "[models][stylegan2]") {
