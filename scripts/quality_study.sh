@@ -29,7 +29,8 @@ mkdir -p "$work"
 [ -f "$work/detector2.pt" ] || $py scripts/second_detector.py train --data "$work/train" \
   --test "$work/test" --out "$work/detector2.pt"
 
-score() {  # name samples_dir
+score() {  # name samples_dir; once per name (delete $work/NAME.fid*.json to rescore)
+  [ -f "$work/$1.fid1.json" ] && [ -f "$work/$1.fid2.json" ] && return 0
   $gan evaluate --real $config --fake "$2" --detector classifier --detector-path "$classifier" \
     --metrics fid --num-real 0 --cache-dir "$work/.cache" --json "$work/$1.fid1.json" -q
   $py scripts/second_detector.py fid --detector "$work/detector2.pt" --real "$work/train" \

@@ -106,3 +106,38 @@ TEST_CASE("an unwritable output folder is a clear error", "[cli]") {
   CHECK(r.code == 1);
   CHECK_THAT(r.err, Catch::Contains("/proc/gan_cannot_write_here"));
 }
+
+TEST_CASE("train with init starts a new run from a checkpoint's networks and config", "[cli][init]") {
+  const fs::path out = fs::temp_directory_path() / ("gan_cli_init_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  auto r = test_cli::run({"train", "--config", test_cli::config("synthetic_shapes_tiny.yaml"),
+                          "--outdir", out.string(), "--set", "train.steps=2"});
+  REQUIRE(r.code == 0);
+  const auto ckpts = gan::list_checkpoints((out / "00000-synthetic_shapes_tiny").string());
+  REQUIRE(!ckpts.empty());
+
+  // No --config: the checkpoint's own config, named after its run; --set applies.
+  r = test_cli::run({"train", "--init", ckpts[0], "--outdir", out.string(), "--set",
+                     "train.steps=1", "--desc", "ft"});
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(fs::exists(out / "00001-synthetic_shapes_tiny-ft" / "init.json"));
+  CHECK_THAT(r.err, Catch::Contains("from --init"));
+
+  // A config whose networks differ: exit 1 naming the tensor; the source is untouched.
+  r = test_cli::run({"train", "--init", ckpts[0], "--config",
+                     test_cli::config("synthetic_shapes_tiny.yaml"), "--outdir", out.string(),
+                     "--set", "model.g.width=16"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("has shape") && Catch::Contains(ckpts[0]));
+  CHECK(gan::list_checkpoints((out / "00000-synthetic_shapes_tiny").string()) == ckpts);
+
+  // Usage errors.
+  r = test_cli::run({"train", "--init", ckpts[0], "--resume", "latest", "--outdir", out.string()});
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--resume"));
+  r = test_cli::run({"train", "--init", (out / "missing.pt").string()});
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("missing.pt"));
+  fs::remove_all(out);
+}

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +29,7 @@
 #include "src/metrics/detector.h"
 #include "src/metrics/inception_native.h"
 #include "src/train/bench.h"
+#include "src/train/layer_bench.h"
 #include "src/train/stylegan2_preset.h"
 
 namespace gan::cli {
@@ -163,8 +165,10 @@ int run_bench(int argc, char** argv) {
       cxxopts::value<int>()->default_value("0"))(
       "cases",
       "Comma-separated subset of: train_dcgan_32, train_dcgan_64, train_default, augment_ada_32, "
-      "train_stylegan2_32, generate, features, peak (train_stylegan2_32 is not in the default "
-      "list: it takes minutes)",
+      "train_stylegan2_32, generate, features, peak, layers (every convolution of the config's G "
+      "and D alone, fp32/bf16 x NCHW/channels-last), layers_stylegan2_32 (the same for "
+      "train_stylegan2_32's networks); train_stylegan2_32 and the layers cases are not in the "
+      "default list: they take minutes",
       cxxopts::value<std::string>()->default_value(
           "peak,train_dcgan_32,train_dcgan_64,train_default,augment_ada_32,generate,features"))(
       "steps", "Timed training steps (0 = per-case default)",
@@ -217,9 +221,16 @@ int run_bench(int argc, char** argv) {
     std::stringstream list((*args)["cases"].as<std::string>());
     std::string c;
     while (std::getline(list, c, ',')) {
-      static const std::set<std::string> known = {
-          "train_dcgan_32",     "train_dcgan_64", "train_default", "augment_ada_32",
-          "train_stylegan2_32", "generate",       "features",      "peak"};
+      static const std::set<std::string> known = {"train_dcgan_32",
+                                                  "train_dcgan_64",
+                                                  "train_default",
+                                                  "augment_ada_32",
+                                                  "train_stylegan2_32",
+                                                  "generate",
+                                                  "features",
+                                                  "peak",
+                                                  "layers",
+                                                  "layers_stylegan2_32"};
       if (!known.count(c)) throw UsageError("--cases: unknown case '" + c + "'");
       cases.insert(c);
     }
@@ -274,9 +285,15 @@ int run_bench(int argc, char** argv) {
   }
 
   // --- training -----------------------------------------------------------------------------
-  std::printf("%-26s %8s %8s %9s %7s %7s %7s %6s %7s %8s %8s %8s\n", "case", "img/s", "median",
-              "ms/step", "data", "D", "G", "EMA", "optim", "GFLOP/st", "GFLOP/s", "RSS MiB");
-  std::fflush(stdout);
+  const bool any_training = std::any_of(cases.begin(), cases.end(), [](const std::string& c) {
+    return c.rfind("train_", 0) == 0;
+  });
+  if (any_training) {
+    std::printf("%-26s %8s %8s %9s %7s %7s %7s %6s %7s %8s %8s %8s\n", "case", "img/s",
+                "median", "ms/step", "data", "D", "G", "EMA", "optim", "GFLOP/st", "GFLOP/s",
+                "RSS MiB");
+    std::fflush(stdout);
+  }
   auto train_case = [&](const std::string& name, TrainBenchSetup setup, const RealBatchFn& reals,
                         const std::string& note) {
     if (steps_override > 0) setup.steps = steps_override;
@@ -387,6 +404,97 @@ int run_bench(int argc, char** argv) {
       s.warmup = 2;
       train_case("train_default_reference", s, reals, note + ", conv_transpose2d");
     }
+  }
+
+  // --- per layer: memory format and precision ----------------------------------------------
+  // Every convolution of G's and D's training forward, alone: forward + backward in fp32 and
+  // (where the CPU has native bf16, or on CUDA) bf16, each NCHW and channels-last.
+  auto layers_case = [&](const std::string& name, const ModelConfig& model,
+                         const NetworkShape& shape, int batch) {
+    torch::manual_seed(cfg.runtime.seed);
+    auto g = make_generator(model, shape);
+    auto d = make_discriminator(model, shape);
+    const torch::Tensor z = torch::randn({batch, g->z_dim()});
+    const torch::Tensor labels = shape.num_classes > 0
+                                     ? torch::randint(shape.num_classes, {batch}, torch::kLong)
+                                     : torch::Tensor();
+    torch::Tensor images;
+    std::vector<ConvCall> calls = record_convolutions([&] { images = g->forward(z, labels); }, "G");
+    const std::vector<ConvCall> d_calls =
+        record_convolutions([&] { d->forward(images.detach(), labels); }, "D");
+    calls.insert(calls.end(), d_calls.begin(), d_calls.end());
+    const bool bf16 = has_native_bf16(c10::Device(c10::kCPU));
+    std::vector<std::pair<std::string, std::pair<c10::ScalarType, bool>>> modes = {
+        {"fp32", {torch::kFloat32, false}}, {"fp32_cl", {torch::kFloat32, true}}};
+    if (bf16) {
+      modes.push_back({"bf16", {torch::kBFloat16, false}});
+      modes.push_back({"bf16_cl", {torch::kBFloat16, true}});
+    }
+    std::printf(
+        "\n%s: %zu distinct convolutions of G and D (batch %d), forward + backward ms, "
+        "median of %d%s\n",
+        name.c_str(), calls.size(), batch, quick ? 1 : 3,
+        bf16 ? ""
+             : "; bf16: not measured, this CPU has no native bf16 (emulated bf16 "
+               "is no guide)");
+    std::printf("%-3s %-44s %3s %8s", "net", "input * weight", "x", "GFLOP");
+    for (const auto& m : modes) std::printf(" %9s", m.first.c_str());
+    std::printf("  best\n");
+    std::map<std::string, double> totals;
+    nlohmann::json rows = nlohmann::json::array();
+    for (const ConvCall& c : calls) {
+      std::printf("%-3s %-44s %3d %8.3f", c.where.c_str(), c.describe().c_str(), c.count,
+                  c.flops() / 1e9);
+      std::fflush(stdout);
+      nlohmann::json row = {{"net", c.where},
+                            {"conv", c.describe()},
+                            {"calls", c.count},
+                            {"gflop_forward", c.flops() / 1e9},
+                            {"input", c.input},
+                            {"weight", c.weight},
+                            {"transposed", c.transposed},
+                            {"groups", c.groups}};
+      std::string best;
+      double best_ms = 0;
+      for (const auto& [mode, setting] : modes) {
+        const double ms = time_conv_call(c, setting.first, setting.second, 1, quick ? 1 : 3);
+        std::printf(" %9.2f", ms);
+        std::fflush(stdout);
+        row["ms_" + mode] = ms;
+        totals[mode] += ms * c.count;
+        if (best.empty() || ms < best_ms) {
+          best = mode;
+          best_ms = ms;
+        }
+      }
+      row["best"] = best;
+      rows.push_back(row);
+      std::printf("  %s\n", best.c_str());
+    }
+    std::printf("%-3s %-44s %3s %8s", "", "sum over calls (ms per G + D forward+backward)", "", "");
+    nlohmann::json total_j;
+    for (const auto& m : modes) {
+      std::printf(" %9.1f", totals[m.first]);
+      total_j["ms_" + m.first] = totals[m.first];
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+    report.add({{"case", name},
+                {"batch", batch},
+                {"resolution", shape.resolution},
+                {"layers", rows},
+                {"total", total_j},
+                {"bf16_measured", bf16},
+                {"machine", machine}});
+  };
+  if (cases.count("layers")) {
+    const NetworkShape shape{cfg.data.resolution, cfg.data.channels,
+                             cfg.model.conditional ? 10 : 0};
+    layers_case("layers", cfg.model, shape, cfg.train.batch_size);
+  }
+  if (cases.count("layers_stylegan2_32")) {
+    const TrainBenchSetup s = reference_stylegan2_32();
+    layers_case("layers_stylegan2_32", s.model, s.shape, s.batch_size);
   }
 
   // --- augmentation ---------------------------------------------------------------------------

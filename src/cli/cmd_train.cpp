@@ -11,6 +11,7 @@
 #include "src/core/stop_signal.h"
 #include "src/train/checkpoint.h"
 #include "src/train/component_catalog.h"
+#include "src/train/init_weights.h"
 #include "src/train/launcher.h"
 #include "src/train/trainer.h"
 
@@ -29,6 +30,12 @@ int run_train(int argc, char** argv) {
       "- exactly that name - when given), a run folder, or a checkpoint file inside a run "
       "folder (<run>/checkpoints/*.pt; the run continues in <run>). Corrupt checkpoints are "
       "passed over with a warning. The checkpoint's config is used; --set still applies.",
+      cxxopts::value<std::string>())(
+      "init",
+      "Start a new run from the networks of a checkpoint or of a StyleGAN2 export "
+      "(scripts/export_stylegan2_pkl.py): G, D and G_ema are copied, optimisers, counters and "
+      "augmentation start fresh (transfer learning, as NVIDIA's --resume=<pkl>). Without "
+      "--config the run uses the checkpoint's config; --set still applies.",
       cxxopts::value<std::string>())("desc", "Suffix of the run folder name",
                                      cxxopts::value<std::string>()->default_value(""))(
       "nproc",
@@ -59,7 +66,22 @@ int run_train(int argc, char** argv) {
   run_options.outdir = (*args)["outdir"].as<std::string>();
   run_options.desc = (*args)["desc"].as<std::string>();
   Config cfg;
-  if (args->count("resume")) {
+  if (args->count("resume") && args->count("init")) {
+    throw UsageError("--init starts a new run and --resume continues one: give one of them");
+  }
+  if (args->count("init")) {
+    run_options.init_from = (*args)["init"].as<std::string>();
+    if (!std::filesystem::exists(run_options.init_from)) {
+      throw UsageError("--init " + run_options.init_from + ": no such file");
+    }
+  }
+  if (args->count("init") && !args->count("config")) {
+    cfg = init_source_config(run_options.init_from);
+    if (args->count("set")) {
+      for (const auto& o : (*args)["set"].as<std::vector<std::string>>()) apply_override(cfg, o);
+      validate(cfg);
+    }
+  } else if (args->count("resume")) {
     std::string config_name;
     if (args->count("config")) {
       config_name = std::filesystem::path((*args)["config"].as<std::string>()).stem().string();

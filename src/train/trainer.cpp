@@ -27,11 +27,13 @@
 #include "src/core/precision.h"
 #include "src/core/process_group.h"
 #include "src/core/runtime.h"
+#include "src/core/sha256.h"
 #include "src/core/stop_signal.h"
 #include "src/metrics/metric_registry.h"
 #include "src/train/augment.h"
 #include "src/train/checkpoint.h"
 #include "src/train/ema.h"
+#include "src/train/init_weights.h"
 #include "src/train/objective.h"
 #include "src/train/pending_evaluation.h"
 #include "src/train/resume_cleanup.h"
@@ -146,6 +148,26 @@ void restore_checkpoint(TrainingRun& run, const std::string& path, const TrainPr
   run.step->set_learning_rate_scale(run.progress.lr_scale);
   run.loader->seek({run.progress.loader_epoch, run.progress.loader_batch});
   run.last_checkpoint = path;
+}
+
+// A new run's networks from an earlier run or an export (`gan train --init`), recorded in the
+// log and in init.json beside config.yaml.
+void init_from(TrainingRun& run, const std::string& path) {
+  const InitSource src = init_networks(path, run.cfg, run.parts(), run.device);
+  std::string nets;
+  for (const auto& n : src.loaded) nets += (nets.empty() ? "" : ", ") + n;
+  spdlog::info(
+      "networks {} from --init {} (step {}, {:.3f} kimg); optimisers, counters and "
+      "augmentation start fresh",
+      nets, path, src.step, src.kimg);
+  if (!run.leader) return;
+  nlohmann::json j;
+  j["path"] = fs::absolute(path).string();
+  j["sha256"] = sha256_file_hex(path);
+  j["networks"] = src.loaded;
+  j["step"] = src.step;
+  j["kimg"] = src.kimg;
+  write_file_atomic((fs::path(run.dir) / "init.json").string(), j.dump(2) + "\n");
 }
 
 // Fixed latents (and labels) for the sample grids: drawn from their own generator so they do
@@ -515,8 +537,9 @@ TrainResult train(const Config& cfg_in, const TrainRunOptions& options) {
     restore_checkpoint(run, options.resume_from, progress);
     spdlog::info("resumed from {} at step {} ({:.3f} kimg)", options.resume_from, run.progress.step,
                  kimg_of(run.progress.nimg));
-  } else if (run.leader) {
-    save_first_grids(run);
+  } else {
+    if (!options.init_from.empty()) init_from(run, options.init_from);
+    if (run.leader) save_first_grids(run);
   }
 
   int64_t next_tick = next_boundary(run.progress.nimg, cfg.train.tick_kimg);

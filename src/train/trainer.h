@@ -11,8 +11,11 @@ namespace gan {
 
 struct TrainRunOptions {
   std::string outdir = "runs";
-  std::string desc;            // appended to the run folder name
-  std::string resume_from;     // a checkpoint file; empty = fresh run
+  std::string desc;         // appended to the run folder name
+  std::string resume_from;  // a checkpoint file; empty = fresh run
+  // A new run's networks from this checkpoint or StyleGAN2 export (src/train/init_weights.h);
+  // empty = initialised by model.init. Not with resume_from.
+  std::string init_from;
   bool handle_signals = true;  // SIGINT/SIGTERM: finish the step, checkpoint, exit 0
   // Evaluates each checkpoint (metrics.every_kimg) and decides best.pt; null: no in-training
   // evaluation. `gan train` passes make_metrics_evaluator(cfg).
