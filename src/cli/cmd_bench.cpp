@@ -285,13 +285,11 @@ int run_bench(int argc, char** argv) {
   }
 
   // --- training -----------------------------------------------------------------------------
-  const bool any_training = std::any_of(cases.begin(), cases.end(), [](const std::string& c) {
-    return c.rfind("train_", 0) == 0;
-  });
+  const bool any_training = std::any_of(
+      cases.begin(), cases.end(), [](const std::string& c) { return c.rfind("train_", 0) == 0; });
   if (any_training) {
-    std::printf("%-26s %8s %8s %9s %7s %7s %7s %6s %7s %8s %8s %8s\n", "case", "img/s",
-                "median", "ms/step", "data", "D", "G", "EMA", "optim", "GFLOP/st", "GFLOP/s",
-                "RSS MiB");
+    std::printf("%-26s %8s %8s %9s %7s %7s %7s %6s %7s %8s %8s %8s\n", "case", "img/s", "median",
+                "ms/step", "data", "D", "G", "EMA", "optim", "GFLOP/st", "GFLOP/s", "RSS MiB");
     std::fflush(stdout);
   }
   auto train_case = [&](const std::string& name, TrainBenchSetup setup, const RealBatchFn& reals,
@@ -407,8 +405,8 @@ int run_bench(int argc, char** argv) {
   }
 
   // --- per layer: memory format and precision ----------------------------------------------
-  // Every convolution of G's and D's training forward, alone: forward + backward in fp32 and
-  // (where the CPU has native bf16, or on CUDA) bf16, each NCHW and channels-last.
+  // Every convolution of G's and D's training forward, alone, on the CPU: forward + backward in
+  // fp32 and (where the CPU has native bf16) bf16, each NCHW and channels-last.
   auto layers_case = [&](const std::string& name, const ModelConfig& model,
                          const NetworkShape& shape, int batch) {
     torch::manual_seed(cfg.runtime.seed);

@@ -4,31 +4,42 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace gan {
 
 namespace {
 
-// Applies fn(dst_tensor, src_tensor) to each pair with the same name; both sets must match.
+// Applies fn(dst_tensor, src_tensor) to each pair with the same name; both sets must match
+// (std::runtime_error naming the first tensor that does not).
 template <typename Fn>
 void for_each_pair(const torch::OrderedDict<std::string, torch::Tensor>& dst,
                    const torch::OrderedDict<std::string, torch::Tensor>& src, const char* what,
                    Fn fn) {
-  if (dst.size() != src.size()) {
-    throw std::runtime_error(std::string("EMA: the modules have different numbers of ") + what +
-                             " (" + std::to_string(dst.size()) + " vs " +
-                             std::to_string(src.size()) + ")");
-  }
+  // Everything checked before anything is written: a mismatch leaves dst untouched.
+  std::vector<const torch::Tensor*> sources;
+  sources.reserve(dst.size());
   for (const auto& item : dst) {
     const torch::Tensor* s = src.find(item.key());
-    if (!s) throw std::runtime_error(std::string("EMA: ") + what + " '" + item.key() + "' missing");
+    if (!s) throw std::runtime_error(std::string(what) + " '" + item.key() + "' is missing");
     if (!item.value().sizes().equals(s->sizes())) {
-      throw std::runtime_error(std::string("EMA: ") + what + " '" + item.key() +
-                               "' has a different shape");
+      std::ostringstream msg;
+      msg << what << " '" << item.key() << "' has shape " << s->sizes() << ", the network expects "
+          << item.value().sizes();
+      throw std::runtime_error(msg.str());
     }
-    torch::Tensor d = item.value();
-    fn(d, *s);
+    sources.push_back(s);
+  }
+  if (dst.size() != src.size()) {
+    throw std::runtime_error(std::string("the modules have different numbers of ") + what + "s (" +
+                             std::to_string(dst.size()) + " vs " + std::to_string(src.size()) +
+                             ")");
+  }
+  for (size_t i = 0; i < dst.size(); ++i) {
+    torch::Tensor d = dst[i].value();
+    fn(d, *sources[i]);
   }
 }
 

@@ -4,10 +4,10 @@
 #include <torch/serialize.h>
 
 #include <filesystem>
-#include <sstream>
 
 #include "models/networks.h"
 #include "src/core/errors.h"
+#include "src/train/ema.h"
 #include "src/train/stylegan2_import.h"
 
 namespace gan {
@@ -16,29 +16,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// dst's parameters and buffers from src's of the same name and shape.
+// dst's parameters and buffers from src's (copy_module_state), mismatches named with the file.
 void copy_weights(const torch::nn::Module& src, torch::nn::Module& dst, const std::string& path,
                   const std::string& what) {
-  torch::NoGradGuard no_grad;
-  const auto src_params = src.named_parameters(true);
-  const auto src_buffers = src.named_buffers(true);
-  auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& from,
-                  const std::string& name, torch::Tensor& to) {
-    const torch::Tensor* stored = from.find(name);
-    if (!stored) {
-      throw DataError(path + ": --init does not match the network: " + what + " tensor '" + name +
-                      "' is missing");
-    }
-    if (stored->sizes() != to.sizes()) {
-      std::ostringstream msg;
-      msg << path << ": --init does not match the network: " << what << " tensor '" << name
-          << "' has shape " << stored->sizes() << ", the network expects " << to.sizes();
-      throw DataError(msg.str());
-    }
-    to.copy_(*stored);
-  };
-  for (auto& p : dst.named_parameters(true)) copy(src_params, p.key(), p.value());
-  for (auto& b : dst.named_buffers(true)) copy(src_buffers, b.key(), b.value());
+  try {
+    copy_module_state(dst, src);
+  } catch (const std::runtime_error& e) {
+    throw DataError(path + ": --init does not match the network: " + what + " " + e.what());
+  }
 }
 
 void check_type(const std::string& path, const char* net, const std::string& stored,
