@@ -60,6 +60,12 @@ TransformOptions transform_options(const DataConfig& cfg) {
   return opt;
 }
 
+TransformOptions evaluation_transform_options(const DataConfig& cfg) {
+  TransformOptions opt = transform_options(cfg);
+  opt.hflip(false).crop("center");
+  return opt;
+}
+
 void check_transform_options(const TransformOptions& opt) {
   if (opt.resolution() < 1) {
     throw ConfigError("data.resolution must be >= 1, got " + std::to_string(opt.resolution()));

@@ -27,6 +27,11 @@ struct TransformOptions {
 
 TransformOptions transform_options(const DataConfig& cfg);
 
+// The deterministic transform of every evaluation (metrics' real images, a classifier's test
+// accuracy, `gan data export --as-evaluated`): the config's resize and pad, a centre crop and
+// no flip, whatever training uses.
+TransformOptions evaluation_transform_options(const DataConfig& cfg);
+
 // Throws ConfigError naming the data.* key of a bad value.
 void check_transform_options(const TransformOptions& opt);
 

@@ -194,14 +194,8 @@ DiscriminatorEntry stylegan2_discriminator_entry() {
                within(1, 64))}};
   e.make = [](const ComponentConfig& own, const NetworkShape& shape) {
     const int64_t res = shape.resolution;
-    check_network_shape("model.d.type", "stylegan2", shape,
-                        res >= 16 && res <= 1024 && (res & (res - 1)) == 0,
-                        "16, 32, 64, 128, 256, 512, 1024");
     const int64_t base = own.get_int("channel_base");
-    if (base < res) {
-      throw ConfigError("model.d.channel_base (" + std::to_string(base) +
-                        ") must be at least the resolution (" + std::to_string(res) + ")");
-    }
+    stylegan2::check_shape("model.d", shape, base);
     const int64_t c4 = stylegan2::block_channels(base, own.get_int("channel_max"), 4);
     const int64_t mbstd = own.get_int("mbstd_num_channels");
     if (mbstd > 0 && c4 % mbstd != 0) {

@@ -16,6 +16,17 @@ int64_t block_channels(int64_t channel_base, int64_t channel_max, int64_t resolu
   return std::min(channel_base / resolution, channel_max);
 }
 
+void check_shape(const std::string& key, const NetworkShape& shape, int64_t channel_base) {
+  const int64_t res = shape.resolution;
+  check_network_shape(key + ".type", "stylegan2", shape,
+                      res >= 16 && res <= 1024 && (res & (res - 1)) == 0,
+                      "16, 32, 64, 128, 256, 512, 1024");
+  if (channel_base < res) {
+    throw ConfigError(key + ".channel_base (" + std::to_string(channel_base) +
+                      ") must be at least the resolution (" + std::to_string(res) + ")");
+  }
+}
+
 namespace {
 bool power_of_two(int64_t v) {
   return v >= 4 && (v & (v - 1)) == 0;
@@ -213,13 +224,7 @@ GeneratorEntry stylegan2_generator_entry() {
                 "(same result; the default scales activations, faster on CPU).")}};
   e.make = [](const ComponentConfig& own, const NetworkShape& shape) {
     const int64_t res = shape.resolution;
-    check_network_shape("model.g.type", "stylegan2", shape,
-                        res >= 16 && res <= 1024 && (res & (res - 1)) == 0,
-                        "16, 32, 64, 128, 256, 512, 1024");
-    if (own.get_int("channel_base") < res) {
-      throw ConfigError("model.g.channel_base (" + std::to_string(own.get_int("channel_base")) +
-                        ") must be at least the resolution (" + std::to_string(res) + ")");
-    }
+    stylegan2::check_shape("model.g", shape, own.get_int("channel_base"));
     const double clamp = own.get_float("conv_clamp");
     return std::static_pointer_cast<GeneratorImpl>(std::make_shared<StyleGan2GeneratorImpl>(
         StyleGan2GeneratorOptions(res, shape.channels)

@@ -43,6 +43,11 @@ namespace stylegan2 {
 // Channels of a block at `resolution`: min(channel_base / resolution, channel_max).
 int64_t block_channels(int64_t channel_base, int64_t channel_max, int64_t resolution);
 
+// The shape checks G's and D's factories share: throws ConfigError naming `<key>.type` unless
+// the resolution is a power of two in 16-1024, and `<key>.channel_base` unless it is at least
+// the resolution. `key` is "model.g" or "model.d".
+void check_shape(const std::string& key, const NetworkShape& shape, int64_t channel_base);
+
 class SynthesisBlockImpl : public torch::nn::Module {
  public:
   // in_channels 0: the first block (learned constant input).

@@ -24,6 +24,16 @@ tests/data/stylegan2_export_reference.pt: a dict of tensors the C++ side must re
     img_g.psi1          G (not G_ema), psi 1, noise const
     (and mix.row_seeds, mix.col_seeds, mix.layer, interp.t, interp.seeds describing them)
 
+tests/data/stylegan2_export_512.pt and stylegan2_export_512_reference.pt: the same at 512x512x3
+    with the layout of NVIDIA's FFHQ-class networks (unconditional, 8 mapping layers, skip G,
+    resnet D, conv_clamp 256) at the smallest widths (channel_base 512, channel_max 8: one
+    channel at 512 px; z_dim = w_dim = 8), G_ema and D. Full 512-px images would be 3 MB each, so
+    the reference holds, for seeds 0 and 1 (psi 1, noise const):
+    z [2, 8]            latent_for_seed(0..1)
+    pool8 [2,3,64,64]   the images average-pooled 8x8
+    crop_corner, crop_centre [2,3,32,32]  pixels [0, 32) and [240, 272) in both axes
+    d_logits [2, 1]     D's logits of those two images
+
 Run with Debian's /usr/bin/python3 (torch 1.13):
     /usr/bin/python3 scripts/make_stylegan2_export_fixture.py
 """
@@ -42,6 +52,8 @@ from export_stylegan2_pkl import export_networks  # noqa: E402
 DATA = os.path.join(HERE, "..", "tests", "data")
 EXPORT = os.path.join(DATA, "stylegan2_export.pt")
 REFERENCE = os.path.join(DATA, "stylegan2_export_reference.pt")
+EXPORT_512 = os.path.join(DATA, "stylegan2_export_512.pt")
+REFERENCE_512 = os.path.join(DATA, "stylegan2_export_512_reference.pt")
 
 Z_DIM, W_DIM, C_DIM, RES, CH = 32, 32, 3, 32, 3
 MAP_LAYERS, BASE, CMAX = 2, 512, 64
@@ -90,6 +102,42 @@ def make_generator():
     randomise(g)
     g.init_kwargs = G_INIT_KWARGS
     return g.eval()
+
+
+def main_512():
+    """A 512-px export in the layout of NVIDIA's FFHQ-class networks, at the smallest widths."""
+    z_dim = w_dim = 8
+    res, base, cmax, clamp = 512, 512, 8, 256
+    torch.manual_seed(512)
+    g = ref.Generator(z_dim, 0, w_dim, res, 3, base, cmax, 8, "skip", clamp)
+    randomise(g)
+    g.init_kwargs = dict(z_dim=z_dim, c_dim=0, w_dim=w_dim, img_resolution=res, img_channels=3,
+                         mapping_kwargs=dict(num_layers=8),
+                         synthesis_kwargs=dict(channel_base=base, channel_max=cmax,
+                                               architecture="skip", conv_clamp=clamp))
+    g.eval()
+    d = ref.Discriminator(0, res, 3, base, cmax, "resnet", group=4, mbstd_ch=1, clamp=clamp)
+    randomise(d)
+    d.init_kwargs = dict(c_dim=0, img_resolution=res, img_channels=3, architecture="resnet",
+                         channel_base=base, channel_max=cmax, conv_clamp=clamp,
+                         epilogue_kwargs=dict(mbstd_group_size=4))
+    export_networks(g, None, d, EXPORT_512)
+    z = torch.stack([torch.randn(z_dim, generator=torch.Generator().manual_seed(s))
+                     for s in (0, 1)])
+    c = torch.zeros(2, 0)
+    with torch.no_grad():
+        img = g(z, c, psi=1.0, noise_mode="const")
+        out = {"z": z, "pool8": F.avg_pool2d(img, 8),
+               "crop_corner": img[:, :, 0:32, 0:32], "crop_centre": img[:, :, 240:272, 240:272],
+               "d_logits": d(img, c)}
+    out = {k: v.contiguous() for k, v in out.items()}
+    assert all(torch.isfinite(v).all() for v in out.values())
+    torch.save(out, REFERENCE_512)
+    print(f"wrote {os.path.normpath(EXPORT_512)} ({os.path.getsize(EXPORT_512):,} bytes, "
+          f"num_ws {g.num_ws}) and {os.path.normpath(REFERENCE_512)} "
+          f"({os.path.getsize(REFERENCE_512):,} bytes); images mean {img.mean():.3f} std "
+          f"{img.std():.3f}, range [{img.min():.2f}, {img.max():.2f}]; "
+          f"D logits {out['d_logits'].flatten().tolist()}")
 
 
 def main():
@@ -178,6 +226,7 @@ def main():
           f"|G_ema - G| {(img - out['img_g.psi1']).abs().mean():.3f}; "
           f"|const - none| {(img - out['img.none']).abs().mean():.3f}")
     assert gk["z_dim"] == Z_DIM
+    main_512()
 
 
 if __name__ == "__main__":

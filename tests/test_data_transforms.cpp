@@ -148,6 +148,29 @@ TEST_CASE("transform options from config and their checks", "[data][transforms]"
   REQUIRE_THROWS_WITH(transform_options(cfg), Catch::Contains("data.channels"));
 }
 
+TEST_CASE("evaluation transform keeps resize and pad, drops flip and random crop",
+          "[data][transforms]") {
+  DataConfig cfg;
+  cfg.resolution = 2;
+  cfg.channels = 1;
+  cfg.resize_filter = "bilinear";
+  cfg.pad = 1;
+  cfg.crop = "random";
+  cfg.hflip = true;
+  const TransformOptions o = evaluation_transform_options(cfg);
+  REQUIRE(o.resolution() == 2);
+  REQUIRE(o.resize_filter() == "bilinear");
+  REQUIRE(o.pad() == 1);
+  REQUIRE_FALSE(o.hflip());
+  REQUIRE(o.crop() == "center");
+  // Every seed gives the untouched image: pad + centre crop is the identity, and no flip.
+  const cv::Mat img = gray(2, 2, {10, 20, 30, 40});
+  for (uint64_t s = 0; s < 16; ++s)
+    require_equal(transform_image(img, o, s), {f(10), f(20), f(30), f(40)});
+  cfg.channels = 2;
+  REQUIRE_THROWS_WITH(evaluation_transform_options(cfg), Catch::Contains("data.channels"));
+}
+
 namespace {
 
 // Closed-form 1-D interpolation kernels as OpenCV documents them: pixel centres at +0.5,

@@ -84,6 +84,8 @@ TEST_CASE("init copies G, D and G_ema of a checkpoint exactly", "[train][init]")
     gan::CheckpointParts parts = src.parts();
     parts.d = nullptr;
     gan::save_checkpoint(no_d, cfg, parts, progress);
+    CHECK_FALSE(gan::read_checkpoint_info(no_d).has_d);
+    CHECK(gan::read_checkpoint_info(ckpt).has_d);
     const Nets fresh = build(cfg, 0, 3);
     const Nets before = build(cfg, 0, 3);  // the same seed: D's initial values
     const gan::InitSource r = gan::init_networks(no_d, cfg, fresh.parts(), torch::kCPU);

@@ -137,6 +137,41 @@ TEST_CASE("style-mixing grids and w interpolation render the reference images",
   CHECK(max_diff(frames, ref.at("interp.images")) < 1e-3);
 }
 
+TEST_CASE("a 512-px export in FFHQ's layout gives the reference pixels and D logits",
+          "[train][stylegan2_import]") {
+  // NVIDIA's FFHQ-class layout (8 mapping layers, conv_clamp 256, unconditional) at the
+  // smallest widths; the reference keeps 8x8-pooled images and two full-resolution crops.
+  const auto ref = test_fixture::load_tensor_dict(std::string(GAN_TEST_DATA_DIR) +
+                                                  "/stylegan2_export_512_reference.pt");
+  const gan::ImportedStyleGan2 net =
+      gan::load_stylegan2_export(std::string(GAN_TEST_DATA_DIR) + "/stylegan2_export_512.pt");
+  CHECK(net.shape.resolution == 512);
+  CHECK(net.shape.channels == 3);
+  CHECK_FALSE(net.cfg.model.conditional);
+  CHECK(net.cfg.model.g.get_int("mapping_layers") == 8);
+  CHECK(net.cfg.model.g.get_float("conv_clamp") == 256.0);
+  REQUIRE(net.d);
+  torch::NoGradGuard no_grad;
+  auto* g_ema = dynamic_cast<gan::StyleGan2GeneratorImpl*>(net.g_ema.get());
+  REQUIRE(g_ema);
+  g_ema->eval();
+  net.d->eval();
+  const torch::Tensor z = torch::stack({gan::latent_for_seed(0, 8), gan::latent_for_seed(1, 8)});
+  REQUIRE(torch::equal(z, ref.at("z")));
+  const torch::Tensor img = g_ema->synthesis(g_ema->mapping(z, torch::Tensor(), 1.0, -1, false),
+                                             gan::stylegan2::NoiseMode::Const);
+  REQUIRE(img.sizes() == torch::IntArrayRef({2, 3, 512, 512}));
+  // Pixel values reach |18| after 16 layers: the bound is 1e-4 of that range.
+  CHECK(max_diff(torch::avg_pool2d(img, 8), ref.at("pool8")) < 2e-3);
+  using torch::indexing::Slice;
+  CHECK(max_diff(img.index({Slice(), Slice(), Slice(0, 32), Slice(0, 32)}), ref.at("crop_corner")) <
+        2e-3);
+  CHECK(max_diff(img.index({Slice(), Slice(), Slice(240, 272), Slice(240, 272)}),
+                 ref.at("crop_centre")) < 2e-3);
+  const torch::Tensor logits = net.d->forward(img, torch::Tensor());
+  CHECK(max_diff(logits.reshape({2}), ref.at("d_logits").reshape({2})) < 1e-3);
+}
+
 TEST_CASE("broken exports are named: missing tensors, wrong shapes, not an export",
           "[train][stylegan2_import]") {
   const std::string dir = train_test::fresh_dir("stylegan2_import", "broken");

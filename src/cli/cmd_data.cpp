@@ -197,10 +197,8 @@ int export_images(int argc, char** argv) {
   int64_t count = args->operator[]("count").as<int64_t>();
   if (count <= 0 || count > int64_t(ds->size())) count = int64_t(ds->size());
   const bool as_evaluated = args->count("as-evaluated") > 0;
-  // The same transform as evaluation's real images (src/metrics/image_sources.cpp), so
-  // other tools can train and measure on exactly the pixels gan does.
-  TransformOptions topt = transform_options(cfg.data);
-  topt.hflip(false).crop("center");
+  // Evaluation's transform, so other tools can train and measure on exactly the pixels gan does.
+  const TransformOptions topt = evaluation_transform_options(cfg.data);
   const auto names = ds->class_names();
   for (int64_t i = 0; i < count; ++i) {
     Sample s = ds->get(size_t(i));

@@ -72,8 +72,7 @@ int run_train_classifier(int argc, char** argv) {
   test_cfg.split = args["test-split"].as<std::string>();
   test_cfg.max_images = 0;
   auto test_set = make_dataset(test_cfg);
-  TransformOptions topt = transform_options(test_cfg);
-  topt.hflip(false).crop("center");
+  const TransformOptions topt = evaluation_transform_options(test_cfg);
   size_t pos = 0;
   const size_t bs = 256;
   const double test_acc = evaluate_classifier(

@@ -58,9 +58,7 @@ ImageSource dataset_image_source(const DataConfig& cfg, int64_t num, int64_t* nu
     spdlog::warn("asked for {} real images, the dataset has {}", num, ds->size());
   if (num_out) *num_out = n;
   if (description) *description = ds->describe();
-  // Deterministic: no flip, center crop, whatever the training config says.
-  TransformOptions opt = transform_options(cfg);
-  opt.hflip(false).crop("center");
+  const TransformOptions opt = evaluation_transform_options(cfg);
   return [ds, opt](int64_t start, int64_t count) {
     std::vector<torch::Tensor> out;
     for (int64_t i = start; i < start + count; ++i)

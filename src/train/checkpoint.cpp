@@ -196,6 +196,8 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   info.progress.precision = archive.try_read("precision", precision) && precision.isString()
                                 ? precision.toStringRef()
                                 : "fp32";
+  torch::serialize::InputArchive d;
+  info.has_d = archive.try_read("D", d);
   return info;
 }
 

@@ -60,6 +60,7 @@ struct CheckpointInfo {
   std::string config_yaml;  // in the layout of format_version
   TrainProgress progress;
   int64_t format_version = 0;
+  bool has_d = false;  // false in `gan import`'s files of G_ema alone
 };
 CheckpointInfo read_checkpoint_info(const std::string& path);
 

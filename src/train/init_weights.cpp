@@ -79,17 +79,10 @@ InitSource init_networks(const std::string& path, const Config& cfg, const Check
   const Config stored = stored_config(info, path + " (stored config)");
   check_type(path, "G", stored.model.g.type, cfg.model.g.type);
   check_type(path, "D", stored.model.d.type, cfg.model.d.type);
-  bool has_d = false;
-  {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    torch::serialize::InputArchive d;
-    has_d = archive.try_read("D", d);
-  }
   CheckpointParts nets;
   nets.g = parts.g;
   nets.g_ema = parts.g_ema;
-  nets.d = has_d ? parts.d : nullptr;
+  nets.d = info.has_d ? parts.d : nullptr;
   try {
     load_checkpoint(path, nets, /*restore_rng=*/false, device);
   } catch (const std::runtime_error& e) {
