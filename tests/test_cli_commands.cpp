@@ -40,6 +40,10 @@ TEST_CASE("usage and config errors exit 2 with one line of context", "[cli]") {
   auto cuda = run({"info", "--set", "runtime.device=cuda:7"});
   CHECK(cuda.code == 2);
   CHECK_THAT(cuda.err, Catch::Contains("runtime.device is 'cuda:7' but"));
+  auto layout = run({"bench", "--cases", "train_default", "--memory-format", "nhwc"});
+  CHECK(layout.code == 2);
+  CHECK_THAT(layout.err, Catch::Contains("--memory-format: unknown layout 'nhwc'") &&
+                             Catch::Contains("channels_last"));
 }
 
 TEST_CASE("gan config prints a resolved config that loads back identically", "[cli]") {

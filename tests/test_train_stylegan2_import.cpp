@@ -187,7 +187,7 @@ TEST_CASE("broken exports are named: missing tensors, wrong shapes, not an expor
     return path;
   };
   const std::string missing = write_variant(
-      "missing.pt", [](auto& d) { d.erase(c10::IValue("G_ema.mapping.fc0.weight")); });
+      "missing.pt", [](auto& d) { (void)d.erase(c10::IValue("G_ema.mapping.fc0.weight")); });
   CHECK_THROWS_WITH(gan::load_stylegan2_export(missing),
                     Catch::Contains("G_ema.mapping.fc0.weight is missing"));
   const std::string reshaped = write_variant("reshaped.pt", [](auto& d) {

@@ -182,7 +182,11 @@ int run_bench(int argc, char** argv) {
       cxxopts::value<std::string>())(
       "reference",
       "Also time the training cases with the generator's transposed convolutions computed by "
-      "plain conv_transpose2d (the formulation before the fast paths; slow)");
+      "plain conv_transpose2d (the formulation before the fast paths; slow)")(
+      "memory-format",
+      "Layout of the training cases' weights and batches: contiguous (NCHW) or channels_last "
+      "(NHWC, end to end)",
+      cxxopts::value<std::string>()->default_value("contiguous"));
   auto args = parse(options, argc, argv);
   if (!args) return 0;
   Config cfg;
@@ -216,6 +220,11 @@ int run_bench(int argc, char** argv) {
           ? resolve_precision((*args)["precision"].as<std::string>(), device, "--precision: ")
           : resolve_precision(cfg.runtime.precision, device, cfg.where("runtime.precision"));
   const int steps_override = (*args)["steps"].as<int>();
+  const std::string memory_format = (*args)["memory-format"].as<std::string>();
+  if (memory_format != "contiguous" && memory_format != "channels_last") {
+    throw UsageError("--memory-format: unknown layout '" + memory_format +
+                     "' (known: contiguous, channels_last)");
+  }
   std::set<std::string> cases;
   {
     std::stringstream list((*args)["cases"].as<std::string>());
@@ -297,6 +306,7 @@ int run_bench(int argc, char** argv) {
     if (steps_override > 0) setup.steps = steps_override;
     setup.precision = precision;
     setup.device = device;
+    setup.channels_last = memory_format == "channels_last";
     reset_peak_rss();
     const TrainBenchResult r = bench_train(setup, reals);
     const double rss = peak_rss_mb();
@@ -330,6 +340,7 @@ int run_bench(int argc, char** argv) {
                         {"fast_layers", setup.fast_layers},
                         {"share_fakes", setup.share_fakes},
                         {"precision", precision_name(setup.precision)},
+                        {"memory_format", memory_format},
                         {"machine", machine}};
     if (!note.empty()) j["note"] = note;
     report.add(j);

@@ -39,6 +39,13 @@ void set_fast_layers(torch::nn::Module& net, bool fast) {
   }
 }
 
+void to_channels_last(torch::nn::Module& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
 TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& next_reals) {
   auto g = make_generator(setup.model, setup.shape);
   auto d = make_discriminator(setup.model, setup.shape);
@@ -48,6 +55,11 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
   g->to(setup.device);
   d->to(setup.device);
   g_ema->to(setup.device);
+  if (setup.channels_last) {
+    to_channels_last(*g);
+    to_channels_last(*d);
+    to_channels_last(*g_ema);
+  }
   copy_module_state(*g_ema, *g);
   g_ema->eval();
   for (auto& p : g_ema->parameters()) p.set_requires_grad(false);
@@ -79,6 +91,7 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
       const auto t0 = Clock::now();
       Batch b;
       b.images = next_reals();
+      if (setup.channels_last) b.images = b.images.contiguous(at::MemoryFormat::ChannelsLast);
       if (options.num_classes > 0) {
         b.labels = torch::randint(options.num_classes, {b.images.size(0)}, torch::kLong);
       }

@@ -16,6 +16,10 @@
 namespace gan {
 
 // One training configuration to time, run by the trainer's own step code (training_step.h).
+// Every 4-D parameter of `net` (convolution weights) in channels-last (NHWC) layout; the values
+// are unchanged, the layout of what the convolutions compute follows.
+void to_channels_last(torch::nn::Module& net);
+
 struct TrainBenchSetup {
   ModelConfig model;
   NetworkShape shape;
@@ -34,6 +38,9 @@ struct TrainBenchSetup {
   // reference formulation), to compare against the fast paths in one run.
   bool fast_layers = true;
   Precision precision = Precision::fp32;  // bf16: the step's phases under autocast
+  // true: G's, D's and G_ema's 4-D weights and the real batches in channels-last (NHWC), so the
+  // convolutions and what follows them run in that layout end to end.
+  bool channels_last = false;
   c10::Device device{c10::kCPU};
 };
 
