@@ -16,22 +16,22 @@ int64_t block_channels(int64_t channel_base, int64_t channel_max, int64_t resolu
   return std::min(channel_base / resolution, channel_max);
 }
 
+namespace {
+bool power_of_two(int64_t v) {
+  return v >= 4 && (v & (v - 1)) == 0;
+}
+}  // namespace
+
 void check_shape(const std::string& key, const NetworkShape& shape, int64_t channel_base) {
   const int64_t res = shape.resolution;
   check_network_shape(key + ".type", "stylegan2", shape,
-                      res >= 16 && res <= 1024 && (res & (res - 1)) == 0,
+                      res >= 16 && res <= 1024 && power_of_two(res),
                       "16, 32, 64, 128, 256, 512, 1024");
   if (channel_base < res) {
     throw ConfigError(key + ".channel_base (" + std::to_string(channel_base) +
                       ") must be at least the resolution (" + std::to_string(res) + ")");
   }
 }
-
-namespace {
-bool power_of_two(int64_t v) {
-  return v >= 4 && (v & (v - 1)) == 0;
-}
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 SynthesisBlockImpl::SynthesisBlockImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim,

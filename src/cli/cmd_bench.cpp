@@ -497,6 +497,8 @@ int run_bench(int argc, char** argv) {
                 {"machine", machine}});
   };
   if (cases.count("layers")) {
+    // Any class count builds the same convolutions (classes only size embeddings), so the
+    // dataset need not be opened.
     const NetworkShape shape{cfg.data.resolution, cfg.data.channels,
                              cfg.model.conditional ? 10 : 0};
     layers_case("layers", cfg.model, shape, cfg.train.batch_size);

@@ -15,11 +15,11 @@
 
 namespace gan {
 
-// One training configuration to time, run by the trainer's own step code (training_step.h).
 // Every 4-D parameter of `net` (convolution weights) in channels-last (NHWC) layout; the values
 // are unchanged, the layout of what the convolutions compute follows.
 void to_channels_last(torch::nn::Module& net);
 
+// One training configuration to time, run by the trainer's own step code (training_step.h).
 struct TrainBenchSetup {
   ModelConfig model;
   NetworkShape shape;

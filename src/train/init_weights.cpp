@@ -1,7 +1,6 @@
 #include "src/train/init_weights.h"
 
 #include <torch/nn/module.h>
-#include <torch/serialize.h>
 
 #include <filesystem>
 
