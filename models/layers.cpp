@@ -1,5 +1,7 @@
 #include "models/layers.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <stdexcept>
 
 namespace gan {
@@ -138,13 +140,16 @@ torch::Tensor ConvTranspose2dLayerImpl::weight() {
 torch::Tensor ConvTranspose2dLayerImpl::forward(const torch::Tensor& x) {
   torch::Tensor y;
   const int64_t k = options.kernel_size();
-  if (options.matmul_1x1() && x.dim() == 4 && x.size(2) == 1 && x.size(3) == 1 &&
+  if (options.fast_paths() && x.dim() == 4 && x.size(2) == 1 && x.size(3) == 1 &&
       options.padding() == 0) {
     // Much faster than conv_transpose2d here, whose backward is slow on CPU.
     const torch::Tensor w = weight();
     y = torch::mm(x.reshape({x.size(0), -1}), w.reshape({w.size(0), -1}))
             .view({x.size(0), options.out_channels(), k, k});
     if (deconv->bias.defined()) y = y + deconv->bias.view({1, -1, 1, 1});
+  } else if (options.fast_paths()) {
+    y = transposed_conv2d(x, weight(), deconv->bias, {options.stride(), options.stride()},
+                          {options.padding(), options.padding()});
   } else {
     y = torch::conv_transpose2d(x, weight(), deconv->bias, options.stride(), options.padding());
   }
@@ -169,37 +174,36 @@ void UpConvImpl::reset() {
 }
 
 torch::Tensor UpConvImpl::forward(const torch::Tensor& x) {
-  if (!options.phase_conv()) return deconv->forward(x);
-  torch::Tensor y = upconv_phase_forward(x, deconv->weight());
-  // Counted as the transposed convolution it replaces (the same multiply-adds).
-  add_flops(2.0 * static_cast<double>(x.numel()) * options.out_channels() * 16);
+  return deconv->forward(x);
+}
+
+torch::Tensor transposed_conv2d(const torch::Tensor& x, const torch::Tensor& w,
+                                const torch::Tensor& bias, torch::IntArrayRef stride,
+                                torch::IntArrayRef padding, int64_t groups) {
+  TORCH_CHECK(x.dim() == 4 && w.dim() == 4 && x.size(1) == w.size(0), "transposed_conv2d: input ",
+              x.sizes(), " does not match weight ", w.sizes());
+  TORCH_CHECK(stride.size() == 2 && padding.size() == 2,
+              "transposed_conv2d: stride and padding need 2 values each");
+  if (!x.device().is_cpu()) {
+    return torch::conv_transpose2d(x, w, bias, stride, padding, /*output_padding=*/0, groups);
+  }
+  // Autocast lists conv_transpose2d but not convolution_backward: cast as it would have.
+  const bool autocast = at::autocast::is_cpu_enabled() && at::isFloatingType(x.scalar_type());
+  const auto dtype = autocast ? at::autocast::get_autocast_cpu_dtype() : x.scalar_type();
+  const torch::Tensor xc = x.to(dtype), wc = w.to(dtype);
+  const int64_t h = (x.size(2) - 1) * stride[0] - 2 * padding[0] + w.size(2);
+  const int64_t wd = (x.size(3) - 1) * stride[1] - 2 * padding[1] + w.size(3);
+  TORCH_CHECK(h > 0 && wd > 0, "transposed_conv2d: empty output for input ", x.sizes());
+  // The convolution's input: only its shape and layout are read, so it is never filled (and
+  // large ones stay unbacked by memory, though autograd keeps them for double backward).
+  const torch::Tensor shape_only =
+      torch::empty({x.size(0), w.size(1) * groups, h, wd},
+                   xc.options().memory_format(x.suggest_memory_format()));
+  torch::Tensor y = std::get<0>(at::convolution_backward(
+      xc, shape_only, wc, c10::nullopt, stride, padding, /*dilation=*/{1, 1}, /*transposed=*/false,
+      /*output_padding=*/{0, 0}, groups, {true, false, false}));
+  if (bias.defined()) y = y + bias.to(dtype).view({1, -1, 1, 1});
   return y;
-}
-
-torch::Tensor upconv_phase_weight(const torch::Tensor& w) {
-  TORCH_CHECK(w.dim() == 4 && w.size(2) == 4 && w.size(3) == 4,
-              "upconv: expected a [in, out, 4, 4] weight, got ", w.sizes());
-  const int64_t in = w.size(0), out = w.size(1);
-  // Flipped, kernel row 3 - ky = 2 dy + a splits into (dy, a); likewise columns into (dx, b).
-  return w.flip({2, 3})
-      .reshape({in, out, 2, 2, 2, 2})  // [in, out, dy, a, dx, b]
-      .permute({3, 5, 1, 0, 2, 4})     // [a, b, out, in, dy, dx]
-      .reshape({4 * out, in, 2, 2});
-}
-
-torch::Tensor upconv_phase_forward(const torch::Tensor& x, const torch::Tensor& w) {
-  TORCH_CHECK(x.dim() == 4 && x.size(1) == w.size(0), "upconv: input ", x.sizes(),
-              " does not match weight ", w.sizes());
-  const int64_t n = x.size(0), out = w.size(1), h = x.size(2), wd = x.size(3);
-  // [n, (a, b, o), h + 1, w + 1]: position (p, q) of phase (a, b) is output pixel
-  // (2 (p - a) + a, 2 (q - b) + b).
-  const torch::Tensor y = torch::conv2d(x, upconv_phase_weight(w), {}, 1, 1).contiguous();
-  // The interleave as one strided view [n, o, i, a, j, b] -> element (o, i + a, j + b) of phase
-  // (a, b); one reshape copy. Its backward is one scatter, where four phase slices (stack)
-  // would each allocate, zero and copy a gradient of y's full size.
-  const int64_t sn = y.stride(0), sc = y.stride(1), sh = y.stride(2), sw = y.stride(3);
-  return y.as_strided({n, out, h, 2, wd, 2}, {sn, sc, sh, 2 * out * sc + sh, sw, out * sc + sw})
-      .reshape({n, out, 2 * h, 2 * wd});
 }
 
 // ---------------------------------------------------------------------------------------------

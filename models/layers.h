@@ -106,9 +106,10 @@ struct ConvTranspose2dLayerOptions {
   TORCH_ARG(int64_t, padding) = 0;
   TORCH_ARG(bool, bias) = true;
   TORCH_ARG(bool, spectral_norm) = false;
-  // A 1x1 input (DCGAN's z -> 4x4 layer, padding 0) runs as the equivalent matmul
-  // [N, in] x [in, out * k * k]; false: always conv_transpose2d (the reference).
-  TORCH_ARG(bool, matmul_1x1) = true;
+  // A 1x1 input with padding 0 (DCGAN's z -> 4x4 layer) runs as the equivalent matmul
+  // [N, in] x [in, out * k * k], any other input through transposed_conv2d; false: always
+  // torch::conv_transpose2d (the reference).
+  TORCH_ARG(bool, fast_paths) = true;
 };
 
 class ConvTranspose2dLayerImpl : public torch::nn::Cloneable<ConvTranspose2dLayerImpl> {
@@ -124,17 +125,13 @@ class ConvTranspose2dLayerImpl : public torch::nn::Cloneable<ConvTranspose2dLaye
 };
 TORCH_MODULE(ConvTranspose2dLayer);
 
-// The DCGAN generator's stride-2 up-sampling layer: ConvTranspose2d(in, out, 4, 2, 1), no bias.
-// The parameter keeps the transposed-convolution layout [in, out, 4, 4] (and the module names
-// of ConvTranspose2dLayer), so checkpoints and spectral norm are unchanged; only the arithmetic
-// differs. With phase_conv (the default) forward runs upconv_phase_forward, which is exact and
-// several times faster on CPU than LibTorch's conv_transpose2d (whose backward is very slow).
+// The DCGAN generator's stride-2 up-sampling layer: ConvTranspose2d(in, out, 4, 2, 1), no bias,
+// its own module so that the generator's layer names (upN.deconv.deconv.weight) stay fixed.
 struct UpConvOptions {
   UpConvOptions(int64_t in, int64_t out) : in_channels_(in), out_channels_(out) {}
   TORCH_ARG(int64_t, in_channels);
   TORCH_ARG(int64_t, out_channels);
   TORCH_ARG(bool, spectral_norm) = false;
-  TORCH_ARG(bool, phase_conv) = true;  // false: plain conv_transpose2d (the reference)
 };
 
 class UpConvImpl : public torch::nn::Cloneable<UpConvImpl> {
@@ -148,15 +145,15 @@ class UpConvImpl : public torch::nn::Cloneable<UpConvImpl> {
 };
 TORCH_MODULE(UpConv);
 
-// conv_transpose2d(x, w, stride 2, padding 1) for a 4x4 kernel w [in, out, 4, 4], computed as
-// one stride-1 2x2 convolution (padding 1) with 4 * out channels, one per output sub-pixel
-// phase (a, b), followed by an interleave. Output pixel (2i + a, 2j + b) only sees input rows
-// i - 1 + a .. i + a and kernel rows ky = 3 - a - 2 dy, so each phase's 2x2 kernel is a
-// permutation of w (upconv_phase_weight; no zeros, no wasted multiply-adds), and phase (a, b)
-// is the conv output shifted by (a, b). Autograd flows through the mapping to w.
-torch::Tensor upconv_phase_forward(const torch::Tensor& x, const torch::Tensor& w);
-// [in, out, 4, 4] -> [4 * out, in, 2, 2], output channel (2a + b) * out + o.
-torch::Tensor upconv_phase_weight(const torch::Tensor& w);
+// conv_transpose2d(x, w, bias, stride, padding, groups) with output_padding 0, w [in, out / groups,
+// kh, kw]. On CPU it runs as the input gradient of the convolution it transposes
+// (at::convolution_backward), which LibTorch 1.13 gives to oneDNN's backward-data primitive, while
+// its fp32 conv_transpose2d is im2col + col2im at about half conv2d's rate per FLOP. Autograd
+// differentiates that gradient to any order (path length needs the second). Elsewhere it is
+// conv_transpose2d.
+torch::Tensor transposed_conv2d(const torch::Tensor& x, const torch::Tensor& w,
+                                const torch::Tensor& bias, torch::IntArrayRef stride,
+                                torch::IntArrayRef padding, int64_t groups = 1);
 
 // Linear layer with optional spectral norm.
 struct LinearLayerOptions {

@@ -166,14 +166,15 @@ torch::Tensor MappingNetworkImpl::forward(const torch::Tensor& z, const torch::T
 
   if (w_avg.defined() && is_training() && update_w_avg) {
     torch::NoGradGuard no_grad;
-    w_avg.copy_(x.detach().mean(0).lerp(w_avg, options.w_avg_beta()));
+    // In fp32 whatever precision the layers ran in (bf16 autocast): a running mean.
+    w_avg.copy_(x.detach().to(w_avg.scalar_type()).mean(0).lerp(w_avg, options.w_avg_beta()));
   }
   if (options.num_ws() == 0) return x;
   x = x.unsqueeze(1).repeat({1, options.num_ws(), 1});
   if (psi != 1.0) {
     TORCH_CHECK(w_avg.defined(), "stylegan2 mapping: truncation needs w_avg");
     const int64_t cut = cutoff < 0 ? options.num_ws() : std::min(cutoff, options.num_ws());
-    const torch::Tensor head = w_avg.lerp(x.narrow(1, 0, cut), psi);
+    const torch::Tensor head = w_avg.to(x.scalar_type()).lerp(x.narrow(1, 0, cut), psi);
     x = torch::cat({head, x.narrow(1, cut, options.num_ws() - cut)}, 1);
   }
   return x;

@@ -124,9 +124,7 @@ torch::Tensor conv2d_resample(const torch::Tensor& x, const torch::Tensor& w,
     py1 -= kh - up;
     const int64_t pxt = std::max<int64_t>(std::min(-px0, -px1), 0);
     const int64_t pyt = std::max<int64_t>(std::min(-py0, -py1), 0);
-    torch::Tensor y =
-        torch::conv_transpose2d(x, wt, torch::Tensor(), torch::IntArrayRef({up, up}),
-                                torch::IntArrayRef({pyt, pxt}), torch::IntArrayRef({0, 0}), groups);
+    torch::Tensor y = transposed_conv2d(x, wt, torch::Tensor(), {up, up}, {pyt, pxt}, groups);
     // Every input pixel scatters a k x k patch into out/groups channels.
     add_flops(2.0 * double(x.numel()) * double(out_ch / groups * kh * kw));
     y = upfirdn2d(y, f, 1, 1, {px0 + pxt, px1 + pxt, py0 + pyt, py1 + pyt}, double(up * up));

@@ -21,6 +21,7 @@
 #include "models/stylegan2_generator.h"
 #include "src/core/config.h"
 #include "src/core/errors.h"
+#include "src/core/precision.h"
 #include "tensor_fixture.h"
 
 namespace sg2 = gan::stylegan2;
@@ -239,6 +240,33 @@ TEST_CASE("stylegan2 mapping network matches the reference", "[models][stylegan2
   CHECK(torch::equal(m->w_avg, w_avg0));
   m->forward(z, c);
   check_close(m->w_avg, fixture("mapping.w_avg_after"));
+}
+
+TEST_CASE("stylegan2 mapping network under bf16 autocast: fp32 w_avg, truncation",
+          "[models][stylegan2]") {
+  // runtime.precision: bf16 runs the mapping's layers in bf16; w_avg, a buffer, stays fp32.
+  const torch::Tensor z = fixture("mapping.z"), c = fixture("mapping.c");
+  sg2::MappingNetwork m(sg2::MappingNetworkOptions(8, 3, 6, 5).num_layers(2));
+  load_state(*m, "mapping.",
+             {"z", "c", "z_normalized", "ws", "ws_trunc", "ws_trunc_all", "w_avg_after"});
+  m->train();
+  torch::Tensor ws, ws_trunc;
+  {
+    gan::AutocastScope autocast(gan::Precision::bf16, torch::kCPU);
+    ws = m->forward(z, c);
+    ws_trunc = m->forward(z, c, 0.5, -1, /*update_w_avg=*/false);
+  }
+  CHECK(ws.scalar_type() == torch::kBFloat16);
+  CHECK(m->w_avg.scalar_type() == torch::kFloat32);
+  // Within bf16 rounding of the fp32 reference (relative 2^-8 per operand, a few layers).
+  const auto near = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.to(torch::kFloat) - b).abs().max().item<double>() <=
+           3e-2 * b.abs().max().item<double>();
+  };
+  CHECK(near(m->w_avg, fixture("mapping.w_avg_after")));
+  // Truncation toward the (updated) w_avg, computed from the bf16 ws.
+  const torch::Tensor expected = m->w_avg + 0.5 * (ws.to(torch::kFloat) - m->w_avg);
+  CHECK(near(ws_trunc, expected));
 }
 
 TEST_CASE("stylegan2 generators match the reference with noise const", "[models][stylegan2]") {

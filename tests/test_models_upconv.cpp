@@ -1,6 +1,7 @@
-// The fast formulations in models/layers.cpp (UpConv's phase convolution, the 1x1-input
-// transposed convolution and the kernel-sized conv2d as matmuls) against torch::conv_transpose2d /
-// torch::conv2d: outputs and gradients w.r.t. input and weight, in double and float.
+// The fast formulations in models/layers.cpp (transposed_conv2d as a convolution's input
+// gradient, the 1x1-input transposed convolution and the kernel-sized conv2d as matmuls) against
+// torch::conv_transpose2d / torch::conv2d: outputs and gradients w.r.t. input and weight (and
+// second derivatives for transposed_conv2d), in double and float.
 #include <catch2/catch.hpp>
 
 #include <sstream>
@@ -8,22 +9,9 @@
 #include <vector>
 
 #include "models/layers.h"
+#include "src/core/precision.h"
 
 namespace {
-
-struct Grads {
-  torch::Tensor y, dx, dw;
-};
-
-// Output and gradients of sum(f(x, w) * dy), i.e. the backward pass for upstream gradient dy.
-template <typename F>
-Grads run(F f, const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& dy) {
-  torch::Tensor x = x0.clone().requires_grad_(true);
-  torch::Tensor w = w0.clone().requires_grad_(true);
-  torch::Tensor y = f(x, w);
-  y.backward(dy);
-  return {y.detach(), x.grad(), w.grad()};
-}
 
 // max |a - b| relative to max |b|.
 double rel_err(const torch::Tensor& a, const torch::Tensor& b) {
@@ -34,45 +22,91 @@ double rel_err(const torch::Tensor& a, const torch::Tensor& b) {
 
 }  // namespace
 
-TEST_CASE("upconv phase convolution equals conv_transpose2d(stride 2, padding 1)",
+TEST_CASE("transposed_conv2d equals conv_transpose2d, to the second derivative",
           "[models][upconv]") {
   torch::manual_seed(0);
-  // (batch, in, out, height, width): DCGAN's shapes, one output channel, odd and non-square.
-  const std::vector<std::vector<int64_t>> shapes = {
-      {2, 8, 4, 4, 4}, {3, 16, 8, 8, 8}, {2, 32, 1, 16, 16}, {2, 6, 3, 5, 7}, {1, 3, 5, 1, 1}};
+  struct Shape {
+    int64_t batch, in, out, height, width, kernel, stride, pad_y, pad_x, groups;
+    bool bias;
+  };
+  // DCGAN's up-layer (k 4, s 2, p 1) at several widths and one output channel; StyleGAN2's
+  // (k 3, s 2, p 0); odd, non-square, uneven padding, grouped (StyleGAN2's fused modulation),
+  // with a bias, and a 1x1 input.
+  const std::vector<Shape> shapes = {
+      {2, 8, 4, 4, 4, 4, 2, 1, 1, 1, false},    {3, 16, 8, 8, 8, 4, 2, 1, 1, 1, false},
+      {2, 32, 1, 16, 16, 4, 2, 1, 1, 1, false}, {2, 6, 3, 5, 7, 4, 2, 1, 1, 1, true},
+      {2, 8, 6, 4, 4, 3, 2, 0, 0, 1, false},    {2, 6, 4, 5, 3, 3, 2, 1, 0, 2, true},
+      {1, 3, 5, 1, 1, 4, 1, 0, 0, 1, false},    {2, 4, 4, 6, 6, 3, 1, 1, 1, 4, false}};
   for (auto dtype : {torch::kDouble, torch::kFloat}) {
     const double tol = dtype == torch::kDouble ? 1e-12 : 1e-5;
-    for (const auto& s : shapes) {
-      const auto opts = torch::TensorOptions(dtype);
-      const torch::Tensor x = torch::randn({s[0], s[1], s[3], s[4]}, opts);
-      const torch::Tensor w = torch::randn({s[1], s[2], 4, 4}, opts);
-      const torch::Tensor dy = torch::randn({s[0], s[2], 2 * s[3], 2 * s[4]}, opts);
-      const Grads ref =
-          run([](const torch::Tensor& x,
-                 const torch::Tensor& w) { return torch::conv_transpose2d(x, w, {}, 2, 1); },
-              x, w, dy);
-      const Grads fast = run(gan::upconv_phase_forward, x, w, dy);
-      INFO("dtype " << dtype << " shape " << s[0] << "x" << s[1] << "->" << s[2] << " " << s[3]
-                    << "x" << s[4]);
-      CHECK(rel_err(fast.y, ref.y) < tol);
-      CHECK(rel_err(fast.dx, ref.dx) < tol);
-      CHECK(rel_err(fast.dw, ref.dw) < tol);
+    for (const bool channels_last : {false, true}) {
+      for (const auto& s : shapes) {
+        const auto opts = torch::TensorOptions(dtype);
+        torch::Tensor x0 = torch::randn({s.batch, s.in, s.height, s.width}, opts);
+        if (channels_last) x0 = x0.contiguous(at::MemoryFormat::ChannelsLast);
+        const torch::Tensor w0 =
+            torch::randn({s.in, s.out / s.groups, s.kernel, s.kernel}, opts) * 0.3;
+        const torch::Tensor b0 = s.bias ? torch::randn({s.out}, opts) : torch::Tensor();
+        std::vector<torch::Tensor> results[2];
+        for (int route = 0; route < 2; ++route) {
+          torch::Tensor x = x0.clone().requires_grad_(true);
+          torch::Tensor w = w0.clone().requires_grad_(true);
+          torch::Tensor b = s.bias ? b0.clone().requires_grad_(true) : torch::Tensor();
+          const torch::Tensor y = route == 0
+                                      ? gan::transposed_conv2d(x, w, b, {s.stride, s.stride},
+                                                               {s.pad_y, s.pad_x}, s.groups)
+                                      : torch::conv_transpose2d(x, w, b, {s.stride, s.stride},
+                                                                {s.pad_y, s.pad_x}, 0, s.groups);
+          // A fixed upstream gradient (same seed for both routes), then the gradient of the
+          // gradients' squared norm: the double backward path length takes.
+          torch::manual_seed(7);
+          const torch::Tensor dy = torch::randn(y.sizes(), opts);
+          const auto g = torch::autograd::grad({y}, {x, w}, {dy}, true, true);
+          const auto gg =
+              torch::autograd::grad({g[0].square().sum() + g[1].square().sum()}, {x, w});
+          results[route] = {y.detach(), g[0].detach(), g[1].detach(), gg[0], gg[1]};
+        }
+        INFO("dtype " << dtype << " channels_last " << channels_last << " " << s.batch << "x"
+                      << s.in << "->" << s.out << " " << s.height << "x" << s.width << " k"
+                      << s.kernel << " s" << s.stride << " p" << s.pad_y << "," << s.pad_x << " g"
+                      << s.groups);
+        const char* what[] = {"output", "d/dx", "d/dw", "d2/dx", "d2/dw"};
+        for (int i = 0; i < 5; ++i) {
+          INFO(what[i]);
+          CHECK(rel_err(results[0][i], results[1][i]) < tol);
+        }
+      }
     }
   }
 }
 
-TEST_CASE("upconv phase weight is a permutation of the transposed-conv weight",
-          "[models][upconv]") {
-  // Every entry of w appears exactly once: the formulation wastes no multiply-adds.
-  const torch::Tensor w = torch::arange(3 * 2 * 16, torch::kFloat).view({3, 2, 4, 4});
-  const torch::Tensor p = gan::upconv_phase_weight(w);
-  CHECK(p.sizes() == torch::IntArrayRef({8, 3, 2, 2}));
-  CHECK(torch::equal(std::get<0>(p.flatten().sort()), w.flatten()));
-  // Phase (a, b) = (0, 0), output channel 0, input channel 0: tap (dy, dx) = (1, 1) sees input
-  // pixel (i, j), which reaches output (2i, 2j) through kernel position (1, 1).
-  CHECK(p[0][0][1][1].item<float>() == w[0][0][1][1].item<float>());
-  // Phase (1, 1) (channels 3 * out ..), tap (0, 0) sees (i, j) -> (2i + 1, 2j + 1) via (2, 2).
-  CHECK(p[3 * 2 + 1][2][0][0].item<float>() == w[2][1][2][2].item<float>());
+TEST_CASE("transposed_conv2d follows CPU autocast as conv_transpose2d does", "[models][upconv]") {
+  // Autocast casts conv_transpose2d's arguments to bf16 but knows nothing of the
+  // convolution_backward it runs as, so transposed_conv2d casts them itself.
+  torch::manual_seed(4);
+  const torch::Tensor x = torch::randn({2, 8, 5, 5});
+  const torch::Tensor w = torch::randn({8, 4, 3, 3}) * 0.3;
+  const torch::Tensor b = torch::randn({4});
+  const torch::Tensor exact = torch::conv_transpose2d(x, w, b, 2);
+  torch::Tensor y;
+  {
+    gan::AutocastScope autocast(gan::Precision::bf16, torch::kCPU);
+    y = gan::transposed_conv2d(x, w, b, {2, 2}, {0, 0});
+  }
+  CHECK(y.scalar_type() == torch::kBFloat16);
+  const double err = rel_err(y.to(torch::kFloat), exact);
+  CHECK(err > 0);     // rounded to bf16: autocast really applied
+  CHECK(err < 2e-2);  // 8 mantissa bits per operand, sums of 18 products
+  // Outside the scope it is fp32 again.
+  CHECK(gan::transposed_conv2d(x, w, b, {2, 2}, {0, 0}).scalar_type() == torch::kFloat);
+}
+
+TEST_CASE("transposed_conv2d rejects mismatched shapes by name", "[models][upconv]") {
+  const torch::Tensor x = torch::randn({1, 3, 4, 4});
+  CHECK_THROWS_WITH(gan::transposed_conv2d(x, torch::randn({5, 2, 3, 3}), {}, {2, 2}, {0, 0}),
+                    Catch::Contains("transposed_conv2d") && Catch::Contains("does not match"));
+  CHECK_THROWS_WITH(gan::transposed_conv2d(x, torch::randn({3, 2, 3, 3}), {}, {1, 1}, {4, 4}),
+                    Catch::Contains("empty output"));
 }
 
 TEST_CASE("UpConv's fast path matches its reference path, spectral norm included",
@@ -80,7 +114,8 @@ TEST_CASE("UpConv's fast path matches its reference path, spectral norm included
   for (bool sn : {false, true}) {
     torch::manual_seed(1);
     gan::UpConv fast(gan::UpConvOptions(12, 6).spectral_norm(sn));
-    gan::UpConv ref(gan::UpConvOptions(12, 6).spectral_norm(sn).phase_conv(false));
+    gan::UpConv ref(gan::UpConvOptions(12, 6).spectral_norm(sn));
+    ref->deconv->options.fast_paths(false);
     // Same parameter and buffer names in both, so checkpoints load either way.
     std::stringstream stream;
     torch::save(fast, stream);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "models/layers.h"
 #include "src/train/layer_bench.h"
 
 #include <catch2/catch.hpp>  // last: torch's glog CHECK must not replace Catch's
@@ -45,6 +46,31 @@ TEST_CASE("record_convolutions sees each call's shapes and settings, merging rep
   // Transposed: every input element scatters through out x kernel area.
   CHECK(calls[2].flops() == 2.0 * (2 * 4 * 8 * 8) * 3 * 16);
   CHECK_THAT(calls[2].describe(), Catch::Contains("T*"));
+}
+
+TEST_CASE("record_convolutions sees transposed_conv2d's input-gradient route as transposed",
+          "[train][bench]") {
+  const torch::Tensor x = torch::randn({2, 4, 5, 5});
+  const torch::Tensor wt = torch::randn({4, 3, 3, 3});
+  const std::vector<gan::ConvCall> calls = gan::record_convolutions(
+      [&] {
+        gan::transposed_conv2d(x, wt, {}, {2, 2}, {0, 0});
+        torch::conv_transpose2d(x, wt, {}, 2, 0);  // the same convolution, LibTorch's route
+      },
+      "G");
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].transposed);
+  CHECK(calls[0].input_grad);
+  CHECK(calls[0].input == std::vector<int64_t>{2, 4, 5, 5});
+  CHECK(calls[0].weight == std::vector<int64_t>{4, 3, 3, 3});
+  CHECK(calls[0].stride == std::vector<int64_t>{2, 2});
+  CHECK(calls[0].flops() == calls[1].flops());
+  CHECK(calls[0].flops() == 2.0 * (2 * 4 * 5 * 5) * 3 * 9);
+  CHECK_THAT(calls[0].describe(), Catch::Contains("Tg*"));
+  CHECK(calls[1].transposed);
+  CHECK(!calls[1].input_grad);
+  // Timed through the route it was recorded from.
+  CHECK(gan::time_conv_call(calls[0], torch::kFloat32, false, 0, 1) > 0);
 }
 
 TEST_CASE("time_conv_call times forward and backward in both memory formats", "[train][bench]") {

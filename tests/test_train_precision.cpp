@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -88,38 +89,51 @@ TEST_CASE("bf16: losses and gradients stay within bf16 tolerance of fp32 on a fi
 
 TEST_CASE("bf16: the run records its precision and resumes bit-exactly", "[train][precision]") {
   setenv("GAN_ALLOW_EMULATED_BF16", "1", 1);
-  const auto out = train_test::fresh_dir("train", "bf16");
-  const std::vector<std::string> bf16 = {"runtime.precision=bf16", "loss.r1.gamma=0.5",
-                                         "loss.r1.interval=2"};
-  auto with = [&](std::string steps) {
-    auto o = bf16;
-    o.push_back(steps);
-    return train_test::tiny(o);
-  };
-  const gan::TrainResult full = gan::train(with("train.steps=8"), train_test::run_options(out));
-  const gan::TrainResult half = gan::train(with("train.steps=4"), train_test::run_options(out));
-  const gan::TrainResult resumed = train_test::resume_to(half, 8, train_test::run_options(out));
+  // The tiny DCGAN, and a tiny StyleGAN2 with its objective (R1, path length, style mixing, the
+  // mapping's w_avg).
+  const std::vector<std::string> stylegan2 = {
+      "model.g.type=stylegan2",   "model.g.z_dim=16",        "model.g.w_dim=16",
+      "model.g.mapping_layers=2", "model.g.channel_base=64", "model.g.channel_max=16",
+      "model.d.type=stylegan2",   "model.d.channel_base=64", "model.d.channel_max=16",
+      "model.d.mapping_layers=2", "loss.type=stylegan2",     "loss.pl.interval=2"};
+  for (const auto& model : {std::vector<std::string>{}, stylegan2}) {
+    INFO((model.empty() ? "dcgan" : "stylegan2"));
+    const auto out = train_test::fresh_dir("train", "bf16");
+    std::vector<std::string> bf16 = {"runtime.precision=bf16", "loss.r1.gamma=0.5",
+                                     "loss.r1.interval=2"};
+    bf16.insert(bf16.end(), model.begin(), model.end());
+    auto with = [&](std::string steps) {
+      auto o = bf16;
+      o.push_back(steps);
+      return train_test::tiny(o);
+    };
+    const gan::TrainResult full = gan::train(with("train.steps=8"), train_test::run_options(out));
+    const gan::TrainResult half = gan::train(with("train.steps=4"), train_test::run_options(out));
+    const gan::TrainResult resumed = train_test::resume_to(half, 8, train_test::run_options(out));
+    REQUIRE(resumed.step == 8);
+    CHECK(gan::read_checkpoint_info(full.last_checkpoint).progress.precision == "bf16");
+    auto a = train_test::checkpoint_tensors(full.last_checkpoint);
+    auto b = train_test::checkpoint_tensors(resumed.last_checkpoint);
+    REQUIRE(a.size() == b.size());
+    for (const auto& [name, t] : a) {
+      INFO(name);
+      REQUIRE(b.count(name));
+      CHECK(t.scalar_type() != torch::kBFloat16);  // weights and buffers stay fp32
+      CHECK(torch::equal(t, b[name]));
+    }
+    std::ifstream stats((fs::path(full.run_dir) / "stats.jsonl").string());
+    std::string line;
+    int rows = 0;
+    while (std::getline(stats, line)) {
+      ++rows;
+      const auto row = nlohmann::json::parse(line);
+      CHECK(row.at("precision") == "bf16");
+      CHECK(std::isfinite(row.at("loss_d").get<double>()));
+    }
+    CHECK(rows > 0);
+    fs::remove_all(out);
+  }
   unsetenv("GAN_ALLOW_EMULATED_BF16");
-  REQUIRE(resumed.step == 8);
-  CHECK(gan::read_checkpoint_info(full.last_checkpoint).progress.precision == "bf16");
-  auto a = train_test::checkpoint_tensors(full.last_checkpoint);
-  auto b = train_test::checkpoint_tensors(resumed.last_checkpoint);
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    INFO(name);
-    REQUIRE(b.count(name));
-    CHECK(t.scalar_type() != torch::kBFloat16);  // weights and buffers stay fp32
-    CHECK(torch::equal(t, b[name]));
-  }
-  std::ifstream stats((fs::path(full.run_dir) / "stats.jsonl").string());
-  std::string line;
-  int rows = 0;
-  while (std::getline(stats, line)) {
-    ++rows;
-    CHECK(nlohmann::json::parse(line).at("precision") == "bf16");
-  }
-  CHECK(rows > 0);
-  fs::remove_all(out);
 }
 
 TEST_CASE("bf16 without native support is a config error unless emulation is allowed",

@@ -462,6 +462,7 @@ int run_bench(int argc, char** argv) {
                             {"input", c.input},
                             {"weight", c.weight},
                             {"transposed", c.transposed},
+                            {"input_grad", c.input_grad},
                             {"groups", c.groups}};
       std::string best;
       double best_ms = 0;

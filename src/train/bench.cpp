@@ -34,8 +34,7 @@ double train_flops_per_image(double g_flops, double d_flops, bool share_fakes) {
 
 void set_fast_layers(torch::nn::Module& net, bool fast) {
   for (const auto& m : net.modules()) {
-    if (auto* up = dynamic_cast<UpConvImpl*>(m.get())) up->options.phase_conv(fast);
-    if (auto* ct = dynamic_cast<ConvTranspose2dLayerImpl*>(m.get())) ct->options.matmul_1x1(fast);
+    if (auto* ct = dynamic_cast<ConvTranspose2dLayerImpl*>(m.get())) ct->options.fast_paths(fast);
   }
 }
 

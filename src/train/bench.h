@@ -73,8 +73,8 @@ TrainBenchResult bench_train(const TrainBenchSetup& setup, const RealBatchFn& ne
 // phases share one G forward (train.share_fakes).
 double train_flops_per_image(double g_flops, double d_flops, bool share_fakes = false);
 
-// Switches every UpConv and ConvTranspose2dLayer of `net` to its reference (conv_transpose2d)
-// formulation, or back.
+// Switches every ConvTranspose2dLayer of `net` (UpConv's included) to its reference
+// (conv_transpose2d) formulation, or back.
 void set_fast_layers(torch::nn::Module& net, bool fast);
 
 // Throughput (images/s) of an augmentation alone on [batch, channels, res, res] images in

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <sstream>
 
+#include "models/layers.h"
+
 namespace gan {
 
 namespace {
@@ -23,11 +25,12 @@ bool same(const ConvCall& a, const ConvCall& b) {
   return a.input == b.input && a.weight == b.weight && a.stride == b.stride &&
          a.padding == b.padding && a.dilation == b.dilation &&
          a.output_padding == b.output_padding && a.transposed == b.transposed &&
-         a.groups == b.groups && a.bias == b.bias;
+         a.input_grad == b.input_grad && a.groups == b.groups && a.bias == b.bias;
 }
 
 torch::Tensor run(const ConvCall& c, const torch::Tensor& x, const torch::Tensor& w,
                   const torch::Tensor& b) {
+  if (c.input_grad) return transposed_conv2d(x, w, b, c.stride, c.padding, c.groups);
   return at::convolution(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, c.stride,
                          c.padding, c.dilation, c.transposed, c.output_padding, c.groups);
 }
@@ -62,7 +65,7 @@ std::string ConvCall::describe() const {
     s << ']';
   };
   list(input);
-  s << (transposed ? " T* " : " * ");
+  s << (input_grad ? " Tg* " : transposed ? " T* " : " * ");
   list(weight);
   s << " s" << (stride.empty() ? 1 : stride[0]) << " p" << (padding.empty() ? 0 : padding[0]);
   if (groups != 1) s << " g" << groups;
@@ -75,22 +78,47 @@ namespace {
 thread_local std::vector<ConvCall>* recording = nullptr;
 thread_local const std::string* recording_where = nullptr;
 
+// aten::convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
+// groups), or transposed_conv2d's aten::convolution_backward(grad_output = its input, input,
+// weight, bias_sizes, stride, padding, dilation, transposed, output_padding, groups, mask):
+// argument `first` onwards are stride .. groups in both.
+void read_call(c10::ArrayRef<const c10::IValue> in, size_t first, ConvCall& c) {
+  const size_t dims = c.input.size() > 2 ? c.input.size() - 2 : 1;
+  c.stride = int_list(in[first], dims, 1);
+  c.padding = int_list(in[first + 1], dims, 0);
+  c.dilation = int_list(in[first + 2], dims, 1);
+  c.transposed = in[first + 3].isBool() && in[first + 3].toBool();
+  c.output_padding = int_list(in[first + 4], dims, 0);
+  c.groups = in[first + 5].isInt() ? in[first + 5].toInt() : 1;
+}
+
 std::unique_ptr<at::ObserverContext> on_op(const at::RecordFunction& fn) {
-  if (!recording || std::string(fn.name()) != "aten::convolution") return nullptr;
+  if (!recording) return nullptr;
+  const std::string name = fn.name();
   const auto in = fn.inputs();
-  if (in.size() < 9 || !in[0].isTensor() || !in[1].isTensor()) return nullptr;
   ConvCall c;
   c.where = *recording_where;
-  c.input = in[0].toTensor().sizes().vec();
-  c.weight = in[1].toTensor().sizes().vec();
-  c.bias = in[2].isTensor() && in[2].toTensor().defined();
-  const size_t dims = c.input.size() > 2 ? c.input.size() - 2 : 1;
-  c.stride = int_list(in[3], dims, 1);
-  c.padding = int_list(in[4], dims, 0);
-  c.dilation = int_list(in[5], dims, 1);
-  c.transposed = in[6].isBool() && in[6].toBool();
-  c.output_padding = int_list(in[7], dims, 0);
-  c.groups = in[8].isInt() ? in[8].toInt() : 1;
+  if (name == "aten::convolution") {
+    if (in.size() < 9 || !in[0].isTensor() || !in[1].isTensor()) return nullptr;
+    c.input = in[0].toTensor().sizes().vec();
+    c.weight = in[1].toTensor().sizes().vec();
+    c.bias = in[2].isTensor() && in[2].toTensor().defined();
+    read_call(in, 3, c);
+  } else if (name == "aten::convolution_backward") {
+    // In a forward pass only transposed_conv2d calls it: the input gradient alone, of a plain
+    // convolution, is the transposed convolution of grad_output.
+    if (in.size() < 11 || !in[0].isTensor() || !in[2].isTensor()) return nullptr;
+    c.input = in[0].toTensor().sizes().vec();
+    c.weight = in[2].toTensor().sizes().vec();
+    read_call(in, 4, c);
+    const std::vector<bool> mask =
+        in[10].isBoolList() ? in[10].toBoolList().vec() : std::vector<bool>{};
+    if (c.transposed || mask != std::vector<bool>{true, false, false}) return nullptr;
+    c.transposed = true;
+    c.input_grad = true;
+  } else {
+    return nullptr;
+  }
   auto it = std::find_if(recording->begin(), recording->end(),
                          [&c](const ConvCall& o) { return same(o, c); });
   if (it != recording->end()) {

@@ -17,17 +17,23 @@ struct ConvCall {
   std::string where;  // a label of the caller's choice ("G", "D")
   std::vector<int64_t> input, weight, stride, padding, dilation, output_padding;
   bool transposed = false;
+  // A transposed convolution run by transposed_conv2d as a convolution's input gradient
+  // (aten::convolution_backward), as the models' fast paths run it on CPU.
+  bool input_grad = false;
   int64_t groups = 1;
   bool bias = false;
   int count = 1;  // identical calls in the recorded pass
   // Forward multiply-adds x 2, from the shapes.
   double flops() const;
-  // "[32,256,34,34] * [256,256,3,3] s1 p0 g1" and "T" for transposed.
+  // "[32,256,34,34] * [256,256,3,3] s1 p0 g1"; "T*" for transposed, "Tg*" run as an input
+  // gradient.
   std::string describe() const;
 };
 
-// The convolutions `forward` calls (directly or through conv2d, conv_transpose2d, ...) on this
-// thread, identical calls merged, in the order of their first call, labelled `where`.
+// The convolutions `forward` calls (directly or through conv2d, conv_transpose2d,
+// transposed_conv2d, ...) on this thread, identical calls merged, in the order of their first
+// call, labelled `where`. `forward` must not run a backward pass: the input gradient of a
+// convolution would read as a transposed convolution.
 std::vector<ConvCall> record_convolutions(const std::function<void()>& forward,
                                           const std::string& where);
 
