@@ -221,14 +221,22 @@ TEST_CASE("stylegan2 minibatch standard deviation matches the reference", "[mode
                     Catch::Contains("not a multiple of the group size"));
 }
 
+namespace {
+// The reference's mapping network (z 8, c 3, w 6, 5 ws, 2 layers) with its fixture weights.
+sg2::MappingNetwork reference_mapping() {
+  sg2::MappingNetwork m(sg2::MappingNetworkOptions(8, 3, 6, 5).num_layers(2));
+  load_state(*m, "mapping.",
+             {"z", "c", "z_normalized", "ws", "ws_trunc", "ws_trunc_all", "w_avg_after"});
+  return m;
+}
+}  // namespace
+
 TEST_CASE("stylegan2 mapping network matches the reference", "[models][stylegan2]") {
   const torch::Tensor z = fixture("mapping.z"), c = fixture("mapping.c");
   check_close(sg2::normalize_2nd_moment(z), fixture("mapping.z_normalized"));
   CHECK(sg2::normalize_2nd_moment(z).square().mean(1).sub(1).abs().max().item<double>() < 1e-5);
 
-  sg2::MappingNetwork m(sg2::MappingNetworkOptions(8, 3, 6, 5).num_layers(2));
-  load_state(*m, "mapping.",
-             {"z", "c", "z_normalized", "ws", "ws_trunc", "ws_trunc_all", "w_avg_after"});
+  sg2::MappingNetwork m = reference_mapping();
   const torch::Tensor w_avg0 = m->w_avg.clone();
   m->eval();
   check_close(m->forward(z, c), fixture("mapping.ws"));
@@ -246,9 +254,7 @@ TEST_CASE("stylegan2 mapping network under bf16 autocast: fp32 w_avg, truncation
           "[models][stylegan2]") {
   // runtime.precision: bf16 runs the mapping's layers in bf16; w_avg, a buffer, stays fp32.
   const torch::Tensor z = fixture("mapping.z"), c = fixture("mapping.c");
-  sg2::MappingNetwork m(sg2::MappingNetworkOptions(8, 3, 6, 5).num_layers(2));
-  load_state(*m, "mapping.",
-             {"z", "c", "z_normalized", "ws", "ws_trunc", "ws_trunc_all", "w_avg_after"});
+  sg2::MappingNetwork m = reference_mapping();
   m->train();
   torch::Tensor ws, ws_trunc;
   {

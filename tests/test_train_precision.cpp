@@ -91,11 +91,7 @@ TEST_CASE("bf16: the run records its precision and resumes bit-exactly", "[train
   setenv("GAN_ALLOW_EMULATED_BF16", "1", 1);
   // The tiny DCGAN, and a tiny StyleGAN2 with its objective (R1, path length, style mixing, the
   // mapping's w_avg).
-  const std::vector<std::string> stylegan2 = {
-      "model.g.type=stylegan2",   "model.g.z_dim=16",        "model.g.w_dim=16",
-      "model.g.mapping_layers=2", "model.g.channel_base=64", "model.g.channel_max=16",
-      "model.d.type=stylegan2",   "model.d.channel_base=64", "model.d.channel_max=16",
-      "model.d.mapping_layers=2", "loss.type=stylegan2",     "loss.pl.interval=2"};
+  const std::vector<std::string> stylegan2 = train_test::tiny_stylegan2({"loss.pl.interval=2"});
   for (const auto& model : {std::vector<std::string>{}, stylegan2}) {
     INFO((model.empty() ? "dcgan" : "stylegan2"));
     const auto out = train_test::fresh_dir("train", "bf16");

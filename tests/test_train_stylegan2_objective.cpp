@@ -33,16 +33,6 @@ gan::StyleGan2Generator tiny_generator() {
                                      .channel_max(16));
 }
 
-std::vector<std::string> tiny_stylegan2(std::vector<std::string> extra = {}) {
-  std::vector<std::string> o = {
-      "model.g.type=stylegan2",   "model.g.z_dim=16",        "model.g.w_dim=16",
-      "model.g.mapping_layers=2", "model.g.channel_base=64", "model.g.channel_max=16",
-      "model.d.type=stylegan2",   "model.d.channel_base=64", "model.d.channel_max=16",
-      "model.d.mapping_layers=2", "loss.type=stylegan2",     "loss.r1.interval=2"};
-  o.insert(o.end(), extra.begin(), extra.end());
-  return o;
-}
-
 }  // namespace
 
 TEST_CASE("path length: lengths, running mean and penalty match the closed form of a linear map",
@@ -216,7 +206,7 @@ TEST_CASE("a tiny StyleGAN2 run trains, logs its terms and resumes bit-exactly",
           "[train][stylegan2_objective][resume]") {
   const auto out = train_test::fresh_dir("stylegan2_objective", "resume");
   auto cfg_for = [&](int steps) {
-    return train_test::tiny(tiny_stylegan2({"train.steps=" + std::to_string(steps)}));
+    return train_test::tiny(train_test::tiny_stylegan2({"train.steps=" + std::to_string(steps)}));
   };
   const gan::TrainResult full = gan::train(cfg_for(8), train_test::run_options(out));
   const gan::TrainResult half = gan::train(cfg_for(4), train_test::run_options(out));

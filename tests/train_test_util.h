@@ -35,6 +35,18 @@ inline gan::Config tiny(std::vector<std::string> overrides = {}) {
                           overrides);
 }
 
+// Overrides that make tiny()'s config a tiny StyleGAN2 with NVIDIA's objective (and lazy R1
+// every 2 steps), then `extra`.
+inline std::vector<std::string> tiny_stylegan2(std::vector<std::string> extra = {}) {
+  std::vector<std::string> o = {
+      "model.g.type=stylegan2",   "model.g.z_dim=16",        "model.g.w_dim=16",
+      "model.g.mapping_layers=2", "model.g.channel_base=64", "model.g.channel_max=16",
+      "model.d.type=stylegan2",   "model.d.channel_base=64", "model.d.channel_max=16",
+      "model.d.mapping_layers=2", "loss.type=stylegan2",     "loss.r1.interval=2"};
+  o.insert(o.end(), extra.begin(), extra.end());
+  return o;
+}
+
 // An evaluator made of a function, standing in for the metrics in trainer tests.
 struct FunctionEvaluator : gan::TrainEvaluator {
   using Fn = std::function<std::map<std::string, double>(const gan::TrainEvalRequest&)>;
