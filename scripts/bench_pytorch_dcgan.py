@@ -10,6 +10,9 @@ Python is configured as well as the C++ side, or the comparison means nothing:
 - threads: `--threads` intra-op threads (default: the cores), and the BLAS library's own thread
   pool set to `--blas-threads` (default 1) *before* torch loads it, as `gan` does at start-up.
   OpenBLAS' threads beside OpenMP's fight for the same cores (12 % to 3x on 2 cores).
+- malloc: glibc's mmap and trim thresholds raised at start-up, so freed activations stay in the
+  heap instead of being unmapped and page-faulted in again every step, as `gan` does at start-up
+  (`--malloc-defaults` leaves glibc's defaults; so does a malloc setting in the environment).
 - formulations (`--formulations`):
     separate  the D step draws fakes with a no-grad G forward and the G step runs G again (what
               gan's trainer does);
@@ -53,6 +56,21 @@ def loaded_openblas():
                 lib = ctypes.CDLL(path)
                 return path, lib.openblas_get_num_threads()
     return None, None
+
+
+def keep_freed_memory():
+    """glibc's mallopt as gan's src/core/malloc_tuning.cpp sets it: mmap threshold at its maximum
+    (32 MiB), trim threshold INT_MAX. Returns a description for the report."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    env = [v for v in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+                       "MALLOC_MMAP_MAX_") if v in os.environ]
+    if "glibc.malloc." in tunables or env:
+        return f"defaults (set by {'GLIBC_TUNABLES' if 'glibc.malloc.' in tunables else env[0]})"
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    if libc.mallopt(m_mmap_threshold, 32 << 20) == 1 and libc.mallopt(m_trim_threshold, 2**31 - 1) == 1:
+        return "freed memory kept (mmap threshold 32 MiB, trim threshold 2047 MiB)"
+    return "defaults (mallopt refused)"
 
 
 def native_bf16():
@@ -169,18 +187,19 @@ def bench(torch, res, mode, formulation, warmup, steps, batch=64, nz=100):
 
 
 
-def import_torch_configured(threads, blas_threads):
-    """Sets the BLAS library's pool, then imports torch with `threads` intra-op threads and
-    prints the setup (both benchmark scripts start this way). Returns torch and the BLAS
-    library's thread count."""
+def import_torch_configured(threads, blas_threads, keep_freed=True):
+    """Sets the BLAS library's pool (and, with keep_freed, glibc's malloc as gan does), then
+    imports torch with `threads` intra-op threads and prints the setup (the benchmark scripts
+    start this way). Returns torch and the BLAS library's thread count."""
     limit_blas_threads(blas_threads)
+    malloc = keep_freed_memory() if keep_freed else "defaults (--malloc-defaults)"
     import torch  # after the BLAS environment is set
 
     torch.set_num_threads(threads)
     blas_path, blas_n = loaded_openblas()
     print(f"native bf16: {'yes' if native_bf16() else 'no (bf16 modes left out unless --modes names them)'}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"BLAS {blas_path or 'not OpenBLAS'} threads {blas_n}, "
+          f"BLAS {blas_path or 'not OpenBLAS'} threads {blas_n}, malloc {malloc}, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     return torch, blas_n
 
@@ -198,6 +217,8 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--blas-threads", type=int, default=1,
                     help="the BLAS library's own threads (default 1, as gan sets them)")
+    ap.add_argument("--malloc-defaults", action="store_true",
+                    help="leave glibc's malloc thresholds alone (gan raises them at start-up)")
     ap.add_argument("--resolutions", default="32,64")
     ap.add_argument("--modes", default=None,
                     help="default: all where the CPU has native bf16, else fp32,channels_last")
@@ -215,7 +236,8 @@ def main():
         if f not in FORMULATIONS:
             ap.error(f"--formulations: unknown '{f}' (known: {', '.join(FORMULATIONS)})")
 
-    torch, blas_threads = import_torch_configured(args.threads, args.blas_threads)
+    torch, blas_threads = import_torch_configured(args.threads, args.blas_threads,
+                                                  not args.malloc_defaults)
     results = []
     for res in [int(r) for r in args.resolutions.split(",")]:
         warmup, steps = (2, 6) if res == 32 else (1, 3)

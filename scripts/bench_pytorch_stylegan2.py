@@ -27,7 +27,8 @@ measures the reference routes themselves.
 
 Python is configured as well as the C++ side, as scripts/bench_pytorch_dcgan.py does it:
 `--threads` intra-op threads (default: the cores) and `--blas-threads` (default 1) for the BLAS
-library's own pool, set *before* torch loads it. Modes (`--modes`): fp32, channels_last (memory
+library's own pool, set *before* torch loads it, and glibc's malloc thresholds raised as gan
+does (`--malloc-defaults` leaves them). Modes (`--modes`): fp32, channels_last (memory
 format of models and inputs), bf16 (CPU autocast with bfloat16; fp32 master weights and losses),
 bf16_channels_last; the bf16 modes are left out by default on CPUs without native bf16
 (AVX512-BF16, AMX), where they are emulated and several times slower than fp32.
@@ -251,6 +252,8 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--blas-threads", type=int, default=1,
                     help="the BLAS library's own threads (default 1, as gan sets them)")
+    ap.add_argument("--malloc-defaults", action="store_true",
+                    help="leave glibc's malloc thresholds alone (gan raises them at start-up)")
     ap.add_argument("--modes", default=None,
                     help="default: all where the CPU has native bf16, else fp32,channels_last")
     ap.add_argument("--seconds", type=float, default=30.0, help="timed seconds per mode")
@@ -266,7 +269,8 @@ def main():
     if args.warmup < 0 or args.seconds < 0:
         ap.error("--warmup and --seconds must be >= 0")
 
-    torch, blas_threads = import_torch_configured(args.threads, args.blas_threads)
+    torch, blas_threads = import_torch_configured(args.threads, args.blas_threads,
+                                                  not args.malloc_defaults)
     import stylegan2_reference as ref  # imports torch: after the BLAS environment is set
     dg, dd, scale = check_routes(torch, ref, args.resample, args.modconv)
     print(f"routes resample={args.resample} modconv={args.modconv}: max |diff| to the reference "

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main job: install, build (Release), train the default config on Fashion-MNIST
-# (a bounded run of a few minutes on 2 cores), train the small classifier that serves as the
+# (850 kimg: about 8 minutes on 2 cores with native bf16, about 30 without), train the small classifier that serves as the
 # metrics detector on this machine (no Inception weights offline), evaluate the final
 # checkpoint, and print where everything is.
 set -euo pipefail

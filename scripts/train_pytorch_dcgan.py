@@ -6,8 +6,9 @@ docs/performance.md.
 The data is a folder of PNGs written by `gan data export --as-evaluated`, i.e. exactly the
 pixels gan trains and evaluates on. The model and step are the benchmark script's (same
 networks, N(0, 0.02) init, non-saturating loss), run the fastest way measured on this CPU (the
-PyTorch tutorial's single G forward per step, fp32; `--mode` picks another), with the same
-thread hygiene (BLAS at 1 thread before torch loads). Defaults are gan's shipped
+PyTorch tutorial's single G forward per step; `--mode` picks fp32, channels_last, bf16 (CPU
+autocast, losses in fp32) or bf16_channels_last: run the fastest on the CPU at hand), with the
+same thread and malloc hygiene as gan (BLAS at 1 thread before torch loads). Defaults are gan's shipped
 configs/fashion_mnist_dcgan.yaml: width 32, batch 64, Adam 2e-4 (0.5, 0.999), an EMA of G with
 half-life 2 kimg and ramp-up 0.05. Samples come from the EMA generator in eval mode, seeds
 drawn from a seeded torch generator, written as 8-bit PNGs (Pillow) for `gan evaluate --fake DIR` and
@@ -48,7 +49,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--ema-kimg", type=float, default=2.0, help="0 = no EMA")
     ap.add_argument("--ema-rampup", type=float, default=0.05)
-    ap.add_argument("--mode", choices=("fp32", "channels_last"), default="fp32")
+    ap.add_argument("--mode", choices=("fp32", "channels_last", "bf16", "bf16_channels_last"),
+                    default="fp32")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--blas-threads", type=int, default=1)
@@ -68,7 +70,8 @@ def main():
     d.apply(lambda m: dcgan_init(nn, m))
     g_ema.load_state_dict(g.state_dict())
     g_ema.requires_grad_(False)
-    fmt = torch.channels_last if args.mode == "channels_last" else torch.contiguous_format
+    fmt = torch.channels_last if args.mode.endswith("channels_last") else torch.contiguous_format
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.mode.startswith("bf16"))
     for m in (g, d, g_ema):
         m.to(memory_format=fmt)
     opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
@@ -84,15 +87,20 @@ def main():
         reals = (data[idx].float() / 127.5 - 1).contiguous(memory_format=fmt)
         z = torch.randn(args.batch, 100, 1, 1).contiguous(memory_format=fmt)
         # The tutorial's step: one G forward, detached for D, reused for G.
-        fake = g(z)
+        with autocast:
+            fake = g(z)
         d.requires_grad_(True)
         opt_d.zero_grad(set_to_none=True)
-        loss_d = F.softplus(-d(reals)).mean() + F.softplus(d(fake.detach())).mean()
+        with autocast:
+            logits_real, logits_fake = d(reals).float(), d(fake.detach()).float()
+        loss_d = F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
         loss_d.backward()
         opt_d.step()
         d.requires_grad_(False)
         opt_g.zero_grad(set_to_none=True)
-        loss_g = F.softplus(-d(fake)).mean()
+        with autocast:
+            logits_fake = d(fake).float()
+        loss_g = F.softplus(-logits_fake).mean()
         loss_g.backward()
         opt_g.step()
         nimg += args.batch
@@ -123,7 +131,7 @@ def main():
     with torch.no_grad():
         for start in range(0, args.num, 500):
             z = torch.randn(min(500, args.num - start), 100, 1, 1, generator=gen)
-            x = g_ema(z.contiguous(memory_format=fmt))
+            x = g_ema(z.contiguous(memory_format=fmt))  # fp32, as gan generate samples
             images.append(((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).contiguous())
     write_pngs(torch.cat(images).numpy(), args.out)
     with open(os.path.join(args.out, "train.json"), "w") as f:

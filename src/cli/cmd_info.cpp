@@ -11,6 +11,7 @@
 #include "src/cli/commands.h"
 #include "src/cli/common.h"
 #include "src/core/blas_threads.h"
+#include "src/core/malloc_tuning.h"
 #include "src/core/runtime.h"
 #include "src/train/component_catalog.h"
 
@@ -67,6 +68,7 @@ int run_info(int argc, char** argv) {
             << ", cores: " << default_thread_count() << ")\n"
             << "BLAS       " << loaded_blas() << "\n"
             << "BLAS threads " << describe(blas_threads()) << "\n"
+            << "malloc     " << describe(malloc_tuning()) << "\n"
             << "OPENBLAS_CORETYPE "
             << (getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)") << "\n";
   if (args->count("config")) {

@@ -11,6 +11,7 @@
 #include "src/core/blas_threads.h"
 #include "src/core/errors.h"
 #include "src/core/logging.h"
+#include "src/core/malloc_tuning.h"
 #include "src/train/component_catalog.h"
 
 namespace {
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
   // LibTorch's intra-op threads do the parallel work; a BLAS thread pool beside them would
   // compete for the same cores (docs/performance.md).
   gan::limit_blas_threads(1);
+  // Freed activations stay in the heap for the next step instead of going back to the kernel.
+  gan::keep_freed_memory();
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
     print_usage();
     return argc < 2 ? 2 : 0;

@@ -1,5 +1,6 @@
 #include "src/core/runtime.h"
 #include "src/core/blas_threads.h"
+#include "src/core/malloc_tuning.h"
 
 #include <sched.h>
 #include <torch/torch.h>
@@ -58,6 +59,7 @@ std::string runtime_description() {
   std::string out = "LibTorch " + std::string(TORCH_VERSION);
   out += ", threads " + std::to_string(torch::get_num_threads());
   out += ", BLAS " + describe(blas_threads());
+  out += ", malloc " + describe(malloc_tuning());
   out += ", CUDA " +
          std::string(torch::cuda::is_available()
                          ? "yes (" + std::to_string(torch::cuda::device_count()) + " device(s))"
