@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "env_scope.h"
 #include "src/core/malloc_tuning.h"
 #include "test_skip.h"
 
@@ -12,13 +13,22 @@
 #include <malloc.h>
 #endif
 
+namespace {
+
+// Whether the environment this binary runs in sets glibc's malloc parameters itself.
+bool environment_sets_malloc() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  return (tunables && std::strstr(tunables, "glibc.malloc.")) ||
+         std::getenv("MALLOC_MMAP_THRESHOLD_");
+}
+
+}  // namespace
+
 TEST_CASE("freed blocks of a step's size stay in the heap", "[core][malloc]") {
 #ifndef __GLIBC__
   GAN_SKIP("not glibc's malloc");
 #else
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if ((tunables && std::strstr(tunables, "glibc.malloc.")) ||
-      std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("GAN_MALLOC_DEFAULTS"))
+  if (environment_sets_malloc() || std::getenv("GAN_MALLOC_DEFAULTS"))
     GAN_SKIP("the environment sets glibc's malloc parameters itself");
   const gan::MallocTuning tuning = gan::keep_freed_memory();
   INFO(gan::describe(tuning));
@@ -48,14 +58,12 @@ TEST_CASE("the user's malloc settings win", "[core][malloc]") {
 #ifndef __GLIBC__
   GAN_SKIP("not glibc's malloc");
 #else
-  const char* old = std::getenv("MALLOC_TRIM_THRESHOLD_");
-  const std::string saved = old ? old : "";
-  setenv("MALLOC_TRIM_THRESHOLD_", "131072", 1);
-  const gan::MallocTuning tuning = gan::keep_freed_memory();
-  if (old)
-    setenv("MALLOC_TRIM_THRESHOLD_", saved.c_str(), 1);
-  else
-    unsetenv("MALLOC_TRIM_THRESHOLD_");
+  gan::MallocTuning tuning;
+  {
+    EnvScope env;
+    env.set("MALLOC_TRIM_THRESHOLD_", "131072");
+    tuning = gan::keep_freed_memory();
+  }
   CHECK_FALSE(tuning.applied);
   CHECK(tuning.reason == "set by MALLOC_TRIM_THRESHOLD_");
   CHECK_THAT(gan::describe(tuning), Catch::Contains("defaults (set by MALLOC_TRIM_THRESHOLD_)"));
@@ -68,21 +76,16 @@ TEST_CASE("GAN_MALLOC_DEFAULTS=1 keeps glibc's defaults, =0 does not", "[core][m
 #ifndef __GLIBC__
   GAN_SKIP("not glibc's malloc");
 #else
-  const char* old = std::getenv("GAN_MALLOC_DEFAULTS");
-  const std::string saved = old ? old : "";
-  setenv("GAN_MALLOC_DEFAULTS", "1", 1);
-  const gan::MallocTuning off = gan::keep_freed_memory();
-  setenv("GAN_MALLOC_DEFAULTS", "0", 1);
-  const gan::MallocTuning on = gan::keep_freed_memory();
-  if (old)
-    setenv("GAN_MALLOC_DEFAULTS", saved.c_str(), 1);
-  else
-    unsetenv("GAN_MALLOC_DEFAULTS");
+  gan::MallocTuning off, on;
+  {
+    EnvScope env;
+    env.set("GAN_MALLOC_DEFAULTS", "1");
+    off = gan::keep_freed_memory();
+    env.set("GAN_MALLOC_DEFAULTS", "0");
+    on = gan::keep_freed_memory();
+  }
   CHECK_FALSE(off.applied);
   CHECK(off.reason == "set by GAN_MALLOC_DEFAULTS");
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (!(tunables && std::strstr(tunables, "glibc.malloc.")) &&
-      !std::getenv("MALLOC_MMAP_THRESHOLD_"))
-    CHECK(on.applied);
+  if (!environment_sets_malloc()) CHECK(on.applied);
 #endif
 }

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "env_scope.h"
 #include "src/core/errors.h"
 #include "src/core/process_group.h"
 
@@ -89,34 +90,6 @@ bool all_close(const torch::Tensor& a, const torch::Tensor& b, double rtol = 1e-
                double atol = 1e-6) {
   return a.sizes() == b.sizes() && torch::allclose(a, b, rtol, atol);
 }
-
-// Sets or unsets environment variables for one scope, restoring the old values after.
-class EnvScope {
- public:
-  void set(const std::string& name, const char* value) {
-    if (!saved_.count(name)) {
-      const char* old = std::getenv(name.c_str());
-      saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
-    }
-    if (value) {
-      setenv(name.c_str(), value, 1);
-    } else {
-      unsetenv(name.c_str());
-    }
-  }
-  ~EnvScope() {
-    for (auto& [name, value] : saved_) {
-      if (value) {
-        setenv(name.c_str(), value->c_str(), 1);
-      } else {
-        unsetenv(name.c_str());
-      }
-    }
-  }
-
- private:
-  std::map<std::string, std::optional<std::string>> saved_;
-};
 
 struct TinyNet : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, unused{nullptr};

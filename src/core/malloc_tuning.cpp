@@ -20,8 +20,9 @@ constexpr std::size_t kMmapThreshold = std::size_t(32) << 20;
 // mallopt takes an int.
 constexpr std::size_t kTrimThreshold = std::size_t(INT_MAX);
 
-std::mutex mutex_;
-MallocTuning last_;
+// What the last call did, for the reports (gan info, gan bench, the run log).
+std::mutex last_mutex;
+MallocTuning last_tuning;
 
 // The environment variables glibc reads for its malloc parameters, and gan's own switch.
 const char* environment_setting() {
@@ -67,14 +68,14 @@ MallocTuning keep_freed_memory() {
   out.allocator = "not glibc";
   out.reason = "not glibc's malloc";
 #endif
-  std::lock_guard<std::mutex> lock(mutex_);
-  last_ = out;
+  std::lock_guard<std::mutex> lock(last_mutex);
+  last_tuning = out;
   return out;
 }
 
 MallocTuning malloc_tuning() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return last_;
+  std::lock_guard<std::mutex> lock(last_mutex);
+  return last_tuning;
 }
 
 std::string describe(const MallocTuning& tuning) {
